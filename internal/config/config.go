@@ -1,0 +1,183 @@
+// Package config reads retentiond's settings from the environment.
+//
+// Every variable is declared once, as a tagged struct field: the tag gives the
+// name and default for go-envconfig, and a help tag gives the text that
+// `retentiond help` prints. Values are checked by variable name before
+// conversion, so a bad value is reported as the variable a user set, with what
+// it accepts, rather than as a Go field.
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config is every setting retentiond reads, grouped by concern.
+type Config struct {
+	Database Database
+	GitHub   GitHub
+	Policy   Policy
+	Janitor  Janitor
+	Scan     Scan
+	Server   Server
+	Log      Log
+	Archive  Archive
+}
+
+// Database says where PostgreSQL is.
+type Database struct {
+	URL DatabaseURL `env:"DATABASE_URL" help:"PostgreSQL connection string (URL or key=value). Required by every command that uses the database; demo starts a local server when it is unset."`
+}
+
+// GitHub says how to reach the API.
+type GitHub struct {
+	Token     Secret        `env:"GITHUB_TOKEN" help:"API token (classic PAT with repo scope, fine-grained with Actions read/write, or a GitHub App installation token)."`
+	TokenFile string        `env:"GITHUB_TOKEN_FILE" help:"File holding the token instead of GITHUB_TOKEN (e.g. a mounted secret); surrounding whitespace is ignored."`
+	APIURL    string        `env:"GITHUB_API_URL, default=https://api.github.com" help:"REST API base URL; for GitHub Enterprise Server use https://HOST/api/v3."`
+	MaxWait   time.Duration `env:"GITHUB_MAX_WAIT, default=15m" help:"Longest wait for a primary rate limit to reset; a longer one fails that repository's scan (or stops the janitor)."`
+}
+
+// Policy says where the retention rules are.
+type Policy struct {
+	File string `env:"POLICY_FILE, default=policies.yaml" help:"Path of the YAML policy file (see policies.example.yaml)."`
+}
+
+// Janitor governs deletion.
+type Janitor struct {
+	Schedule       string        `env:"SCHEDULE, default=@hourly" help:"When serve runs: a 5-field cron spec or @hourly, @daily, @every 30m, ..."`
+	DryRun         bool          `env:"DRY_RUN, default=true" help:"Record what would be deleted without deleting. Set false to delete."`
+	MaxDeletions   int           `env:"MAX_DELETIONS_PER_RUN, default=500" help:"Cap on DELETE calls per run; decisions past it are recorded as skipped_cap."`
+	DeleteInterval time.Duration `env:"DELETE_INTERVAL, default=1s" help:"Pause between DELETE calls (GitHub asks for mutating requests about a second apart)."`
+	ApplyMaxAge    time.Duration `env:"APPLY_MAX_AGE, default=168h" help:"apply refuses a reviewed dry-run older than this."`
+}
+
+// Scan governs listing.
+type Scan struct {
+	Concurrency int `env:"SCAN_CONCURRENCY, default=4" help:"Repositories scanned at once, and the most GitHub requests in flight."`
+}
+
+// Server is the serve command's HTTP side.
+type Server struct {
+	Addr          string `env:"HTTP_ADDR, default=:8080" help:"Listen address for /healthz, /readyz, /metrics and /webhook."`
+	WebhookSecret Secret `env:"WEBHOOK_SECRET" help:"Enables POST /webhook for workflow_run events; must match the secret set on GitHub."`
+}
+
+// Log governs logging.
+type Log struct {
+	Level  string `env:"LOG_LEVEL, default=info" help:"debug, info, warn or error."`
+	Format string `env:"LOG_FORMAT, default=auto" help:"auto (coloured text on a terminal, JSON otherwise), text or json."`
+}
+
+// Archive governs archive-before-delete.
+type Archive struct {
+	Dir      string `env:"ARCHIVE_DIR, default=archive" help:"Where delete rules with archive: true store downloads, as OWNER/REPO/ID-NAME.zip."`
+	MaxBytes int64  `env:"ARCHIVE_MAX_BYTES, default=10737418240" help:"Most bytes downloaded for archiving in one run (default 10 GiB)."`
+}
+
+// Error is a bad setting: which variable, and what it accepts.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Msg }
+
+// Load reads the configuration through l (envconfig.OsLookuper() in
+// production, envconfig.MapLookuper in tests), reads GITHUB_TOKEN_FILE if set,
+// and validates the result. Errors are *Error or wrap one.
+func Load(ctx context.Context, l envconfig.Lookuper) (*Config, error) {
+	var c Config
+	err := envconfig.ProcessWith(ctx, &envconfig.Config{
+		Target:   &c,
+		Lookuper: l,
+		Mutators: []envconfig.Mutator{envconfig.MutatorFunc(checkValue)},
+	})
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	if c.GitHub.TokenFile != "" {
+		if c.GitHub.Token != "" {
+			return nil, &Error{Var: "GITHUB_TOKEN_FILE", Msg: "set GITHUB_TOKEN or GITHUB_TOKEN_FILE, not both"}
+		}
+		b, err := os.ReadFile(c.GitHub.TokenFile)
+		if err != nil {
+			return nil, &Error{Var: "GITHUB_TOKEN_FILE", Msg: fmt.Sprintf("reading the token: %v", err)}
+		}
+		c.GitHub.Token = Secret(strings.TrimSpace(string(b)))
+		if c.GitHub.Token == "" {
+			return nil, &Error{Var: "GITHUB_TOKEN_FILE", Msg: fmt.Sprintf("%s is empty", c.GitHub.TokenFile)}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks the ranges and choices that types alone don't express.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(v, msg string) { errs = append(errs, &Error{Var: v, Msg: msg}) }
+	if c.Scan.Concurrency < 1 || c.Scan.Concurrency > 100 {
+		bad("SCAN_CONCURRENCY", fmt.Sprintf("%d is out of range; accepted: 1 to 100 (GitHub allows at most 100 concurrent requests)", c.Scan.Concurrency))
+	}
+	if c.Janitor.MaxDeletions < 0 {
+		bad("MAX_DELETIONS_PER_RUN", fmt.Sprintf("%d is negative; accepted: 0 (delete nothing) or more", c.Janitor.MaxDeletions))
+	}
+	if c.Janitor.DeleteInterval < 0 {
+		bad("DELETE_INTERVAL", "must not be negative")
+	}
+	if c.GitHub.MaxWait < 0 {
+		bad("GITHUB_MAX_WAIT", "must not be negative")
+	}
+	if c.Janitor.ApplyMaxAge <= 0 {
+		bad("APPLY_MAX_AGE", "must be positive")
+	}
+	if c.Archive.MaxBytes < 0 {
+		bad("ARCHIVE_MAX_BYTES", "must not be negative")
+	}
+	if _, err := cron.ParseStandard(c.Janitor.Schedule); err != nil {
+		bad("SCHEDULE", fmt.Sprintf("%q is not a schedule (%v); accepted: 5-field cron like \"0 * * * *\", or @hourly, @daily, @every 30m", c.Janitor.Schedule, err))
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("LOG_LEVEL", fmt.Sprintf("%q is not a level; accepted: debug, info, warn, error", c.Log.Level))
+	}
+	switch strings.ToLower(c.Log.Format) {
+	case "auto", "text", "json":
+	default:
+		bad("LOG_FORMAT", fmt.Sprintf("%q is not a format; accepted: auto, text, json", c.Log.Format))
+	}
+	if !strings.HasPrefix(c.GitHub.APIURL, "https://") && !strings.HasPrefix(c.GitHub.APIURL, "http://") {
+		bad("GITHUB_API_URL", fmt.Sprintf("%q is not an http(s) URL", c.GitHub.APIURL))
+	}
+	return errors.Join(errs...)
+}
+
+// RequireDatabase reports a clear error when DATABASE_URL is unset.
+func (c *Config) RequireDatabase() error {
+	if c.Database.URL == "" {
+		return &Error{Var: "DATABASE_URL", Msg: "is required, e.g. postgres://user:password@host:5432/retentiond"}
+	}
+	return nil
+}
+
+// RequireToken reports a clear error when no token was given.
+func (c *Config) RequireToken() error {
+	if c.GitHub.Token == "" {
+		return &Error{Var: "GITHUB_TOKEN", Msg: "is required (or GITHUB_TOKEN_FILE): retentiond lists and deletes artifacts through the API"}
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sethvargo/go-envconfig"
+)
+
+func load(t *testing.T, env map[string]string) (*Config, error) {
+	t.Helper()
+	return Load(context.Background(), envconfig.MapLookuper(env))
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		GitHub:  GitHub{APIURL: "https://api.github.com", MaxWait: 15 * time.Minute},
+		Policy:  Policy{File: "policies.yaml"},
+		Janitor: Janitor{Schedule: "@hourly", DryRun: true, MaxDeletions: 500, DeleteInterval: time.Second, ApplyMaxAge: 7 * 24 * time.Hour},
+		Scan:    Scan{Concurrency: 4},
+		Server:  Server{Addr: ":8080"},
+		Log:     Log{Level: "info", Format: "auto"},
+		Archive: Archive{Dir: "archive", MaxBytes: 10 << 30},
+	}
+	if diff := cmp.Diff(want, *c); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	if err := c.RequireDatabase(); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+		t.Errorf("RequireDatabase = %v, want an error naming DATABASE_URL", err)
+	}
+	if err := c.RequireToken(); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN") {
+		t.Errorf("RequireToken = %v, want an error naming GITHUB_TOKEN", err)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, key, value, want string
+	}{
+		{"bool", "DRY_RUN", "maybe", `DRY_RUN: "maybe" is not a boolean; accepted: true, false`},
+		{"int", "MAX_DELETIONS_PER_RUN", "lots", `MAX_DELETIONS_PER_RUN: "lots" is not a whole number`},
+		{"negative cap", "MAX_DELETIONS_PER_RUN", "-1", "MAX_DELETIONS_PER_RUN: -1 is negative"},
+		{"concurrency zero", "SCAN_CONCURRENCY", "0", "SCAN_CONCURRENCY: 0 is out of range; accepted: 1 to 100"},
+		{"duration", "GITHUB_MAX_WAIT", "15", `GITHUB_MAX_WAIT: "15" is not a duration`},
+		{"cron", "SCHEDULE", "every hour", `SCHEDULE: "every hour" is not a schedule`},
+		{"level", "LOG_LEVEL", "loud", `LOG_LEVEL: "loud" is not a level; accepted: debug, info, warn, error`},
+		{"format", "LOG_FORMAT", "xml", `LOG_FORMAT: "xml" is not a format; accepted: auto, text, json`},
+		{"api url", "GITHUB_API_URL", "api.github.com", `GITHUB_API_URL: "api.github.com" is not an http(s) URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, map[string]string{tt.key: tt.value})
+			if err == nil {
+				t.Fatalf("%s=%q accepted", tt.key, tt.value)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != tt.key {
+				t.Errorf("error %v is not a *config.Error for %s", err, tt.key)
+			}
+		})
+	}
+}
+
+func TestGoodValues(t *testing.T) {
+	t.Parallel()
+	c, err := load(t, map[string]string{
+		"DRY_RUN": "false", "SCHEDULE": "*/10 * * * *", "SCAN_CONCURRENCY": "8", "LOG_FORMAT": "json",
+		"GITHUB_API_URL": "https://ghe.example.com/api/v3", "MAX_DELETIONS_PER_RUN": "0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Janitor.DryRun || c.Janitor.Schedule != "*/10 * * * *" || c.Scan.Concurrency != 8 || c.Janitor.MaxDeletions != 0 {
+		t.Errorf("values not applied: %+v", c)
+	}
+}
+
+func TestTokenFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("  ghp_fromfile\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, map[string]string{"GITHUB_TOKEN_FILE": file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.GitHub.Token.Reveal(); got != "ghp_fromfile" {
+		t.Errorf("token = %q", got)
+	}
+	if _, err := load(t, map[string]string{"GITHUB_TOKEN_FILE": file, "GITHUB_TOKEN": "x"}); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("both set: err = %v", err)
+	}
+	if _, err := load(t, map[string]string{"GITHUB_TOKEN_FILE": filepath.Join(dir, "missing")}); err == nil || !strings.Contains(err.Error(), "GITHUB_TOKEN_FILE") {
+		t.Errorf("missing file: err = %v", err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(t, map[string]string{"GITHUB_TOKEN_FILE": empty}); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty file: err = %v", err)
+	}
+}
+
+// TestSecretsNeverPrint proves the token and the database password stay out of
+// fmt, slog (text and JSON) and encoding/json output.
+func TestSecretsNeverPrint(t *testing.T) {
+	t.Parallel()
+	const token, password = "ghp_SuperSecretToken123", "pa55w0rd-zz"
+	for _, dsn := range []string{
+		"postgres://app:" + password + "@db:5432/retentiond?sslmode=disable",
+		"postgres://app@db/retentiond?password=" + password,
+		"host=db user=app password=" + password + " dbname=retentiond",
+		"host=db user=app password='" + password + "' dbname=retentiond",
+	} {
+		c, err := load(t, map[string]string{"GITHUB_TOKEN": token, "DATABASE_URL": dsn, "WEBHOOK_SECRET": "hook-" + password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		fmt.Fprintf(&buf, "%v %+v %#v %s\n", c, c, c, c.Database.URL)
+		slog.New(slog.NewTextHandler(&buf, nil)).Info("cfg", "config", c, "token", c.GitHub.Token, "db", c.Database.URL)
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "token", c.GitHub.Token, "db", c.Database.URL)
+		j, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(j)
+		out := buf.String()
+		if strings.Contains(out, token) || strings.Contains(out, password) {
+			t.Fatalf("secret printed for %q:\n%s", dsn, out)
+		}
+		if !strings.Contains(out, "REDACTED") {
+			t.Fatalf("no REDACTED marker in:\n%s", out)
+		}
+		if c.Database.URL.Reveal() != dsn || c.GitHub.Token.Reveal() != token {
+			t.Fatal("Reveal must return the real values")
+		}
+	}
+}
+
+func TestVarsDocumentEverything(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, v := range Vars() {
+		if v.Help == "" {
+			t.Errorf("%s has no help text", v.Name)
+		}
+		if seen[v.Name] {
+			t.Errorf("%s declared twice", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	for _, name := range []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "POLICY_FILE", "SCHEDULE", "DRY_RUN", "MAX_DELETIONS_PER_RUN", "SCAN_CONCURRENCY", "HTTP_ADDR", "LOG_LEVEL", "LOG_FORMAT", "GITHUB_MAX_WAIT", "DELETE_INTERVAL"} {
+		if !seen[name] {
+			t.Errorf("%s missing from Vars()", name)
+		}
+	}
+}
