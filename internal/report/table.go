@@ -1,0 +1,86 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Format is how a Table is written.
+type Format string
+
+// The formats.
+const (
+	FormatTable Format = "table"
+	FormatJSON  Format = "json"
+	FormatCSV   Format = "csv"
+)
+
+// ParseFormat checks a --format value.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case FormatTable, FormatJSON, FormatCSV:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q; accepted: table, json, csv", s)
+}
+
+// Table is rows of cells under a header. For JSON, each row becomes an
+// object keyed by Keys (snake_case); Raw holds typed values for it, so
+// scripts get numbers rather than "1.2 GB".
+type Table struct {
+	Header []string
+	Keys   []string
+	Rows   [][]string
+	Raw    [][]any
+}
+
+// Add appends a row: cells for people, raw values for JSON and CSV.
+func (t *Table) Add(cells []string, raw []any) {
+	t.Rows = append(t.Rows, cells)
+	t.Raw = append(t.Raw, raw)
+}
+
+// Write writes t in format f.
+func (t *Table) Write(w io.Writer, f Format) error {
+	switch f {
+	case FormatJSON:
+		out := make([]map[string]any, len(t.Raw))
+		for i, r := range t.Raw {
+			m := make(map[string]any, len(t.Keys))
+			for j, k := range t.Keys {
+				m[k] = r[j]
+			}
+			out[i] = m
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	case FormatCSV:
+		cw := csv.NewWriter(w)
+		if err := cw.Write(t.Keys); err != nil {
+			return err
+		}
+		for _, r := range t.Raw {
+			rec := make([]string, len(r))
+			for j, v := range r {
+				rec[j] = fmt.Sprint(v)
+			}
+			if err := cw.Write(rec); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	default:
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(t.Header, "\t"))
+		for _, r := range t.Rows {
+			fmt.Fprintln(tw, strings.Join(r, "\t"))
+		}
+		return tw.Flush()
+	}
+}
