@@ -186,3 +186,19 @@ func num(x float64) string {
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func escape(s string) string { return labelEscaper.Replace(s) }
+
+// funcGauge reads its value when scraped.
+type funcGauge struct {
+	name, help string
+	f          func() float64
+}
+
+// NewGaugeFunc registers a gauge whose value f returns at scrape time.
+func (r *Registry) NewGaugeFunc(name, help string, f func() float64) {
+	r.add(&funcGauge{name: name, help: help, f: f})
+}
+
+func (g *funcGauge) write(w io.Writer) {
+	header(w, g.name, g.help, "gauge")
+	fmt.Fprintf(w, "%s %s\n", g.name, num(g.f()))
+}
