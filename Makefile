@@ -1,0 +1,62 @@
+# The commands the README shows. `make test` is what CI runs (.ci/run).
+
+GO        ?= go
+# Pinned so every machine lints with the same checks.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Runs a command with DATABASE_URL set: DATABASE_URL itself if set, the
+# server at 127.0.0.1:5432 if one answers, else a throwaway server.
+WITHPG    ?= $(GO) run ./internal/tools/withpostgres --
+BENCHTIME ?= 2s
+FUZZTIME  ?= 30s
+# package:FuzzTarget pairs run by `make fuzz`, each for FUZZTIME.
+FUZZ_TARGETS ?= ./policy:FuzzParse ./internal/github:FuzzParseLink
+
+.PHONY: all test lint fmt-check vet staticcheck unit build bench fuzz demo clean
+
+all: test build
+
+## test: lint, then every test with the race detector against PostgreSQL.
+test: lint unit
+
+## lint: gofmt check, go vet, staticcheck.
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt: these files need formatting (run gofmt -w):"; \
+		echo "$$unformatted"; \
+		exit 1; \
+	fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(STATICCHECK) ./...
+
+unit:
+	$(WITHPG) $(GO) test -race -count=1 ./...
+
+## build: a static binary at bin/retentiond (the Dockerfile runs this too).
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/retentiond ./cmd/retentiond
+
+## bench: the project's benchmarks against PostgreSQL.
+bench:
+	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## fuzz: each fuzz target for FUZZTIME.
+fuzz:
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		pkg="$${target%%:*}"; fn="$${target##*:}"; \
+		echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done
+
+## demo: the self-contained demo.
+demo:
+	$(GO) run ./cmd/retentiond demo
+
+clean:
+	rm -rf bin
