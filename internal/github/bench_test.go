@@ -1,0 +1,69 @@
+package github
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	gh "github.com/google/go-github/v92/github"
+
+	"github.com/retentiond/retentiond/internal/artifact"
+)
+
+// fullPage is a 100-artifact list body as GitHub sends it.
+func fullPage(b *testing.B) []byte {
+	b.Helper()
+	arts := make([]*gh.Artifact, perPage)
+	for i := range arts {
+		arts[i] = ghArtifact(int64(10_000 - i))
+	}
+	body, err := json.Marshal(gh.ArtifactList{TotalCount: new(int64(10_000)), Artifacts: arts})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return body
+}
+
+// BenchmarkDecodePage measures turning one page's body into the page fn
+// receives: go-github's decode plus the conversion.
+func BenchmarkDecodePage(b *testing.B) {
+	body := fullPage(b)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var list gh.ArtifactList
+		if err := json.Unmarshal(body, &list); err != nil {
+			b.Fatal(err)
+		}
+		page := make([]artifact.Artifact, 0, len(list.Artifacts))
+		for _, a := range list.Artifacts {
+			page = append(page, toArtifact("o/r", a))
+		}
+		if len(page) != perPage {
+			b.Fatalf("decoded %d artifacts", len(page))
+		}
+	}
+}
+
+// BenchmarkListArtifactsPage measures the whole list path for one page over
+// loopback HTTP: request, limiter, rate bookkeeping, decode, conversion, fn.
+func BenchmarkListArtifactsPage(b *testing.B) {
+	body := fullPage(b)
+	h := newHarness(b, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		rate(w, 5000, 4999, t0)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(body)
+	}))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.c.ListArtifacts(b.Context(), "o/r", func(page []artifact.Artifact) error {
+			if len(page) != perPage {
+				b.Fatalf("page of %d", len(page))
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
