@@ -1,0 +1,282 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// Outcome is what became of one decision, as stored in audit_log.outcome.
+type Outcome string
+
+// The outcomes. Keep decisions end as kept; delete decisions as one of the rest.
+const (
+	OutcomeKept               Outcome = "kept"
+	OutcomeDryRun             Outcome = "dry_run"
+	OutcomePending            Outcome = "pending"
+	OutcomeDeleted            Outcome = "deleted"
+	OutcomeAlreadyGone        Outcome = "already_gone"
+	OutcomeFailed             Outcome = "failed"
+	OutcomeSkippedCap         Outcome = "skipped_cap"
+	OutcomeSkippedRateLimit   Outcome = "skipped_rate_limit"
+	OutcomeInterrupted        Outcome = "interrupted"
+	OutcomeChanged            Outcome = "changed"
+	OutcomeExpiredNotArchived Outcome = "expired_not_archived"
+)
+
+// Action is the policy's verdict, as stored in audit_log.action.
+type Action string
+
+// The actions.
+const (
+	ActionKeep   Action = "keep"
+	ActionDelete Action = "delete"
+)
+
+// AuditEntry is one row of audit_log: a decision about one artifact in one
+// run, copied from the artifact as it was then, and what became of it.
+// Zero values stand for NULL (HTTPStatus 0, empty strings, zero times).
+type AuditEntry struct {
+	ID                int64
+	RunID             int64
+	RecordedAt        time.Time
+	Repository        string
+	ArtifactID        int64
+	ArtifactName      string
+	SizeInBytes       int64
+	Branch            string
+	HeadSHA           string
+	ArtifactCreatedAt time.Time
+	Action            Action
+	Rule              string
+	Reason            string
+	Outcome           Outcome
+	HTTPStatus        int
+	Error             string
+	ExecutedAt        time.Time
+	ArchivePath       string
+	ArchiveBytes      int64
+	ArchiveSHA256     string
+}
+
+// Resolution is the outcome of a pending deletion.
+type Resolution struct {
+	Outcome    Outcome
+	HTTPStatus int
+	Error      string
+	ExecutedAt time.Time
+	// MarkGone sets artifacts.gone_at, in the same transaction, for outcomes
+	// that mean the artifact no longer exists.
+	MarkGone      bool
+	ArchivePath   string
+	ArchiveBytes  int64
+	ArchiveSHA256 string
+}
+
+// ErrNotPending is returned when resolving an audit row that is not pending.
+var ErrNotPending = errors.New("audit row is not pending")
+
+var auditColumns = []string{
+	"run_id", "recorded_at", "repository", "artifact_id", "artifact_name", "size_in_bytes", "branch", "head_sha",
+	"artifact_created_at", "action", "rule", "reason", "outcome", "http_status", "error", "executed_at",
+	"archive_path", "archive_bytes", "archive_sha256",
+}
+
+func auditRow(e *AuditEntry) []any {
+	return []any{
+		e.RunID, e.RecordedAt, e.Repository, e.ArtifactID, e.ArtifactName, e.SizeInBytes, nullString(e.Branch), nullString(e.HeadSHA),
+		nullTime(e.ArtifactCreatedAt), string(e.Action), e.Rule, e.Reason, string(e.Outcome), nullInt(int64(e.HTTPStatus)), nullString(e.Error), nullTime(e.ExecutedAt),
+		nullString(e.ArchivePath), nullInt(e.ArchiveBytes), nullString(e.ArchiveSHA256),
+	}
+}
+
+// InsertAudit appends entries to audit_log with COPY: the bulk path for keep,
+// dry-run and skipped decisions.
+func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	i := 0
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_log"}, auditColumns, pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(entries) {
+			return nil, nil
+		}
+		i++
+		return auditRow(&entries[i-1]), nil
+	}))
+	if err != nil {
+		return fmt.Errorf("store: appending %d audit rows: %w", len(entries), err)
+	}
+	return nil
+}
+
+// InsertPending records the intent to delete one artifact and returns the
+// row's id. It commits before returning, so the intent is durable before the
+// DELETE is sent. A second pending row for the same artifact is refused.
+func (s *Store) InsertPending(ctx context.Context, e AuditEntry) (int64, error) {
+	if e.Outcome != OutcomePending {
+		return 0, fmt.Errorf("store: InsertPending with outcome %q", e.Outcome)
+	}
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO audit_log (`+columnList(auditColumns)+`) VALUES (`+placeholders(len(auditColumns))+`) RETURNING id`,
+		auditRow(&e)...).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: recording the intent to delete artifact %d: %w", e.ArtifactID, err)
+	}
+	return id, nil
+}
+
+// ResolveAudit sets the outcome of pending row id and, when r.MarkGone, marks
+// the artifact gone, in one transaction.
+func (s *Store) ResolveAudit(ctx context.Context, id int64, r Resolution) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		var artifactID int64
+		err := tx.QueryRow(ctx, `
+			UPDATE audit_log
+			SET outcome = $2, http_status = $3, error = $4, executed_at = $5,
+			    archive_path = $6, archive_bytes = $7, archive_sha256 = $8
+			WHERE id = $1 AND outcome = 'pending'
+			RETURNING artifact_id`,
+			id, string(r.Outcome), nullInt(int64(r.HTTPStatus)), nullString(r.Error), nullTime(r.ExecutedAt),
+			nullString(r.ArchivePath), nullInt(r.ArchiveBytes), nullString(r.ArchiveSHA256)).Scan(&artifactID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("store: resolving audit row %d: %w", id, ErrNotPending)
+		}
+		if err != nil {
+			return fmt.Errorf("store: resolving audit row %d: %w", id, err)
+		}
+		if r.MarkGone {
+			if _, err := tx.Exec(ctx, `UPDATE artifacts SET gone_at = $2 WHERE id = $1 AND gone_at IS NULL`, artifactID, r.ExecutedAt); err != nil {
+				return fmt.Errorf("store: marking artifact %d gone: %w", artifactID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// PendingAudit returns every audit row still pending, oldest first.
+func (s *Store) PendingAudit(ctx context.Context) ([]AuditEntry, error) {
+	return s.auditQuery(ctx, `WHERE outcome = 'pending' ORDER BY id`)
+}
+
+// AuditFilter narrows AuditEntries. Zero fields do not filter.
+type AuditFilter struct {
+	RunID      int64
+	Outcome    Outcome
+	Repository string
+	Rule       string
+	Action     Action
+	Limit      int
+}
+
+// AuditEntries returns audit rows matching f, oldest artifact first.
+func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	where, args := "WHERE true", []any{}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" AND %s = $%d", cond, len(args))
+	}
+	if f.RunID != 0 {
+		add("run_id", f.RunID)
+	}
+	if f.Outcome != "" {
+		add("outcome", string(f.Outcome))
+	}
+	if f.Repository != "" {
+		add("repository", f.Repository)
+	}
+	if f.Rule != "" {
+		add("rule", f.Rule)
+	}
+	if f.Action != "" {
+		add("action", string(f.Action))
+	}
+	q := where + " ORDER BY artifact_created_at NULLS LAST, artifact_id, id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	return s.auditQuery(ctx, q, args...)
+}
+
+// OutcomeCounts counts a run's audit rows by outcome, with their bytes.
+func (s *Store) OutcomeCounts(ctx context.Context, runID int64) (map[Outcome]Count, error) {
+	rows, err := s.pool.Query(ctx, `SELECT outcome, count(*), coalesce(sum(size_in_bytes), 0) FROM audit_log WHERE run_id = $1 GROUP BY outcome`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("store: counting outcomes of run %d: %w", runID, err)
+	}
+	out := map[Outcome]Count{}
+	var o string
+	var c Count
+	_, err = pgx.ForEachRow(rows, []any{&o, &c.N, &c.Bytes}, func() error {
+		out[Outcome(o)] = c
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: counting outcomes of run %d: %w", runID, err)
+	}
+	return out, nil
+}
+
+// Count is a number of artifacts and their total size.
+type Count struct {
+	N     int64
+	Bytes int64
+}
+
+func (s *Store) auditQuery(ctx context.Context, tail string, args ...any) ([]AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, `+columnList(auditColumns)+` FROM audit_log `+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading the audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var branch, headSHA, errText, archivePath, archiveSHA pgtype.Text
+		var created, executed pgtype.Timestamptz
+		var httpStatus pgtype.Int4
+		var archiveBytes pgtype.Int8
+		var action, outcome string
+		if err := rows.Scan(&e.ID, &e.RunID, &e.RecordedAt, &e.Repository, &e.ArtifactID, &e.ArtifactName, &e.SizeInBytes,
+			&branch, &headSHA, &created, &action, &e.Rule, &e.Reason, &outcome, &httpStatus, &errText, &executed,
+			&archivePath, &archiveBytes, &archiveSHA); err != nil {
+			return nil, fmt.Errorf("store: reading the audit log: %w", err)
+		}
+		e.RecordedAt = e.RecordedAt.UTC()
+		e.Branch, e.HeadSHA, e.Error = branch.String, headSHA.String, errText.String
+		e.ArtifactCreatedAt, e.ExecutedAt = timeOf(created), timeOf(executed)
+		e.Action, e.Outcome, e.HTTPStatus = Action(action), Outcome(outcome), int(httpStatus.Int32)
+		e.ArchivePath, e.ArchiveBytes, e.ArchiveSHA256 = archivePath.String, archiveBytes.Int64, archiveSHA.String
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: reading the audit log: %w", err)
+	}
+	return out, nil
+}
+
+func columnList(cols []string) string {
+	s := ""
+	for i, c := range cols {
+		if i > 0 {
+			s += ", "
+		}
+		s += c
+	}
+	return s
+}
+
+func placeholders(n int) string {
+	s := ""
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			s += ", "
+		}
+		s += fmt.Sprintf("$%d", i)
+	}
+	return s
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// NewRun describes a run that is starting.
+type NewRun struct {
+	StartedAt     time.Time
+	Trigger       string // schedule, manual or apply
+	DryRun        bool
+	PolicyFile    string
+	PolicySHA256  string
+	MaxDeletions  int
+	ReviewedRunID int64 // for trigger apply: the dry-run a person reviewed
+}
+
+// RunTotals is what a run did, recorded when it ends.
+type RunTotals struct {
+	FinishedAt          time.Time
+	Status              string // succeeded, partial or failed
+	RepositoriesScanned int
+	RepositoriesFailed  int
+	ArtifactsSeen       int
+	Kept                int
+	PlannedDeletions    int
+	Deleted             int
+	AlreadyGone         int
+	Failed              int
+	Skipped             int
+	CapHit              bool
+	BytesReclaimed      int64
+	WouldReclaim        int64
+	Error               string
+}
+
+// Run is one row of runs. FinishedAt is zero while it is running.
+type Run struct {
+	ID            int64
+	StartedAt     time.Time
+	Trigger       string
+	DryRun        bool
+	PolicyFile    string
+	PolicySHA256  string
+	MaxDeletions  int
+	ReviewedRunID int64
+	RunTotals
+}
+
+// CreateRun records a running run and returns its id.
+func (s *Store) CreateRun(ctx context.Context, r NewRun) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO runs (started_at, trigger, dry_run, policy_file, policy_sha256, max_deletions, reviewed_run_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		r.StartedAt, r.Trigger, r.DryRun, r.PolicyFile, r.PolicySHA256, r.MaxDeletions, nullInt(r.ReviewedRunID)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: recording a new run: %w", err)
+	}
+	return id, nil
+}
+
+// FinishRun records a run's end and totals.
+func (s *Store) FinishRun(ctx context.Context, id int64, t RunTotals) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE runs SET finished_at = $2, status = $3, repositories_scanned = $4, repositories_failed = $5,
+			artifacts_seen = $6, kept = $7, planned_deletions = $8, deleted = $9, already_gone = $10,
+			failed = $11, skipped = $12, cap_hit = $13, bytes_reclaimed = $14, would_reclaim = $15, error = $16
+		WHERE id = $1 AND status = 'running'`,
+		id, t.FinishedAt, t.Status, t.RepositoriesScanned, t.RepositoriesFailed, t.ArtifactsSeen, t.Kept,
+		t.PlannedDeletions, t.Deleted, t.AlreadyGone, t.Failed, t.Skipped, t.CapHit, t.BytesReclaimed,
+		t.WouldReclaim, nullString(t.Error))
+	if err != nil {
+		return fmt.Errorf("store: finishing run %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: finishing run %d: %w (or it already finished)", id, ErrNotFound)
+	}
+	return nil
+}
+
+// AbandonRuns marks runs still 'running' as failed. It runs under the run
+// lock, when no run of any process can be in progress.
+func (s *Store) AbandonRuns(ctx context.Context, at time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE runs SET status = 'failed', finished_at = $1,
+		error = 'the process stopped before the run finished' WHERE status = 'running'`, at)
+	if err != nil {
+		return 0, fmt.Errorf("store: closing abandoned runs: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+const runColumns = `id, started_at, trigger, dry_run, policy_file, policy_sha256, max_deletions, reviewed_run_id,
+	finished_at, status, repositories_scanned, repositories_failed, artifacts_seen, kept, planned_deletions,
+	deleted, already_gone, failed, skipped, cap_hit, bytes_reclaimed, would_reclaim, error`
+
+func scanRun(row pgx.Row) (Run, error) {
+	var r Run
+	var reviewed pgtype.Int8
+	var finished pgtype.Timestamptz
+	var errText pgtype.Text
+	err := row.Scan(&r.ID, &r.StartedAt, &r.Trigger, &r.DryRun, &r.PolicyFile, &r.PolicySHA256, &r.MaxDeletions, &reviewed,
+		&finished, &r.Status, &r.RepositoriesScanned, &r.RepositoriesFailed, &r.ArtifactsSeen, &r.Kept, &r.PlannedDeletions,
+		&r.Deleted, &r.AlreadyGone, &r.Failed, &r.Skipped, &r.CapHit, &r.BytesReclaimed, &r.WouldReclaim, &errText)
+	r.StartedAt = r.StartedAt.UTC()
+	r.ReviewedRunID, r.FinishedAt, r.Error = reviewed.Int64, timeOf(finished), errText.String
+	return r, err
+}
+
+// Run returns run id.
+func (s *Store) Run(ctx context.Context, id int64) (Run, error) {
+	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Run{}, fmt.Errorf("store: run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("store: reading run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// Runs returns the latest limit runs, newest first.
+func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM runs ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: listing runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: listing runs: %w", err)
+	}
+	return out, nil
+}
