@@ -47,8 +47,8 @@ func (s *Server) Generate(opts GenerateOptions) []string {
 }
 
 // DemoOrg seeds the organisation `retentiond demo` runs against and returns
-// its repository names: acme/api (1,200 artifacts), acme/web (900),
-// acme/mobile (500), acme/infra (250) and acme/docs (150), 3,000 in all
+// its repository names: octo-org/api (1,200 artifacts), octo-org/web (900),
+// octo-org/mobile (500), octo-org/infra (250) and octo-org/docs (150), 3,000 in all
 // (about 200 GB), created over the 120 days before now. Runs upload several
 // artifacts each on main, release/x.y, feature/*, fix/* and dependabot/*
 // branches: build-linux, build-macos, build-windows, test-results-<n>,
@@ -57,7 +57,7 @@ func (s *Server) Generate(opts GenerateOptions) []string {
 // 30 days for half the runs off main, so over a third are expired. About 1%
 // have "workflow_run": null and about 3% a null digest. Same now, same data.
 func (s *Server) DemoOrg(now time.Time) []string {
-	names := []string{"acme/api", "acme/web", "acme/mobile", "acme/infra", "acme/docs"}
+	names := []string{"octo-org/api", "octo-org/web", "octo-org/mobile", "octo-org/infra", "octo-org/docs"}
 	counts := []int{1200, 900, 500, 250, 150}
 	s.generate(GenerateOptions{Seed: 20260101, Now: now}, names, counts)
 	return names

@@ -278,7 +278,7 @@ func TestDemoOrg(t *testing.T) {
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	s, _ := newSim(t, Options{})
 	names := s.DemoOrg(now)
-	if diff := cmp.Diff([]string{"acme/api", "acme/web", "acme/mobile", "acme/infra", "acme/docs"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"octo-org/api", "octo-org/web", "octo-org/mobile", "octo-org/infra", "octo-org/docs"}, names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
 	var total, huge, expired, nullRun, nullDigest int

@@ -33,8 +33,8 @@ func (r *Registry) add(m metric) {
 	r.metrics = append(r.metrics, m)
 }
 
-// WriteTo writes every metric in the Prometheus text format.
-func (r *Registry) WriteTo(w io.Writer) {
+// Write writes every metric in the Prometheus text format.
+func (r *Registry) Write(w io.Writer) {
 	r.mu.Lock()
 	ms := append([]metric(nil), r.metrics...)
 	r.mu.Unlock()
@@ -46,7 +46,7 @@ func (r *Registry) WriteTo(w io.Writer) {
 // ServeHTTP serves the metrics, so a Registry is the /metrics handler.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	r.WriteTo(w)
+	r.Write(w)
 }
 
 // Vec is a counter or gauge with one label; the label's values appear as

@@ -171,9 +171,13 @@ type AuditFilter struct {
 	Rule       string
 	Action     Action
 	Limit      int
+	// LargestFirst orders by size_in_bytes, largest first, instead of by
+	// the artifact's creation time, oldest first.
+	LargestFirst bool
 }
 
-// AuditEntries returns audit rows matching f, oldest artifact first.
+// AuditEntries returns audit rows matching f, oldest artifact first unless
+// f.LargestFirst.
 func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	where, args := "WHERE true", []any{}
 	add := func(cond string, v any) {
@@ -196,6 +200,9 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 		add("action", string(f.Action))
 	}
 	q := where + " ORDER BY artifact_created_at NULLS LAST, artifact_id, id"
+	if f.LargestFirst {
+		q = where + " ORDER BY size_in_bytes DESC, artifact_id, id"
+	}
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}

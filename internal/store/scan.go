@@ -199,17 +199,20 @@ func (s *Store) FailScan(ctx context.Context, scanID int64, r ScanResult, cause 
 }
 
 // AbandonScans fails every scan still running that started before
-// startedBefore, as of finishedAt, and deletes their staged artifacts, along
-// with any rows staged for scans that had already ended. A
-// daemon calls it at start-up for scans its previous process left behind;
-// startedBefore must be old enough not to catch a scan another replica is
-// still running. It returns how many scans it failed.
+// startedBefore or that belongs to a run that has ended, as of finishedAt,
+// and deletes their staged artifacts, along with any rows staged for scans
+// that had already ended. The runner calls it under the run lock, after
+// AbandonRuns, for scans a previous process left behind; scans outside runs
+// (webhooks, the scan command) are not under that lock, so startedBefore
+// must be old enough not to catch one another replica is still running. It
+// returns how many scans it failed.
 func (s *Store) AbandonScans(ctx context.Context, startedBefore, finishedAt time.Time) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `
 		WITH failed AS (
 			UPDATE scans SET status = 'failed', finished_at = $2, error = 'abandoned: still running when a new retentiond process started'
-			WHERE status = 'running' AND started_at < $1
+			WHERE status = 'running'
+			  AND (started_at < $1 OR run_id IN (SELECT id FROM runs WHERE status <> 'running'))
 			RETURNING id
 		), unstaged AS (
 			-- The statement's snapshot still shows the scans in failed as
