@@ -17,5 +17,8 @@ COPY --from=build /src/bin/retentiond /usr/local/bin/retentiond
 COPY --from=build /src/policies.example.yaml /etc/retentiond/policies.yaml
 ENV POLICY_FILE=/etc/retentiond/policies.yaml
 USER nonroot:nonroot
+# Writable by nonroot, so the default ARCHIVE_DIR (archive) works; mount a
+# volume there to keep archives.
+WORKDIR /home/nonroot
 ENTRYPOINT ["retentiond"]
 CMD ["serve"]
