@@ -1,0 +1,382 @@
+// Package janitor carries out delete decisions — or, in dry-run, only records
+// them — and writes every decision and its outcome to the audit log.
+//
+// The order of operations is the safety argument: the audit row is written
+// with outcome "pending" and committed before the DELETE is sent, and resolved
+// after; a row still pending at the next start is resolved by asking GitHub
+// (see Reconcile). So no artifact is ever deleted without a row saying why,
+// and a crash leaves a trail rather than a guess.
+//
+// Between the intent and the DELETE, checks may stand in the way: with
+// Config.Verify (apply) the artifact is re-read and must still be what a
+// person reviewed; with Decision.Archive its archive is downloaded and
+// verified first. A check that does not pass ends the decision with its own
+// outcome and no DELETE is sent.
+package janitor
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/retentiond/retentiond/internal/archive"
+	"github.com/retentiond/retentiond/internal/artifact"
+	"github.com/retentiond/retentiond/internal/clock"
+	"github.com/retentiond/retentiond/internal/github"
+	"github.com/retentiond/retentiond/internal/store"
+	"github.com/retentiond/retentiond/policy"
+)
+
+// GitHub is what the janitor needs of the API.
+type GitHub interface {
+	DeleteArtifact(ctx context.Context, repo string, id int64) error
+	GetArtifact(ctx context.Context, repo string, id int64) (artifact.Artifact, error)
+	archive.Downloader
+}
+
+// Store is what the janitor needs of the database.
+type Store interface {
+	InsertAudit(ctx context.Context, entries []store.AuditEntry) error
+	InsertPending(ctx context.Context, e store.AuditEntry) (int64, error)
+	ResolveAudit(ctx context.Context, id int64, r store.Resolution) error
+	PendingAudit(ctx context.Context) ([]store.AuditEntry, error)
+}
+
+var (
+	_ GitHub = (*github.Client)(nil)
+	_ Store  = (*store.Store)(nil)
+)
+
+// Item is one artifact with the policy's decision about it.
+type Item struct {
+	Artifact artifact.Artifact
+	Decision policy.Decision
+}
+
+// Config tunes a Janitor.
+type Config struct {
+	// DryRun records what would be deleted without deleting anything.
+	DryRun bool
+	// MaxDeletions caps the DELETE calls (or, in dry-run, would-be calls) of one run.
+	MaxDeletions int
+	// Interval paces DELETE calls; GitHub asks for mutating requests about a second apart.
+	Interval time.Duration
+	// Verify re-reads each artifact before deleting it and deletes it only
+	// if its name, size and creation time are still those of the Item: apply
+	// uses it to carry out exactly what a person reviewed.
+	Verify bool
+	// Archive governs decisions whose rule says archive: true.
+	Archive ArchiveConfig
+	Clock   clock.Clock
+	Logger  *slog.Logger
+}
+
+// ArchiveConfig says where archive-before-delete downloads go, and how much
+// one Execute (one run) may download.
+type ArchiveConfig struct {
+	// Dir is ARCHIVE_DIR. Empty means archiving is not set up, and decisions
+	// that ask for it fail rather than delete unarchived.
+	Dir string
+	// MaxBytes is ARCHIVE_MAX_BYTES, the budget of one Execute.
+	MaxBytes int64
+	// StallTimeout abandons a download that receives nothing for this long;
+	// 0 means archive.DefaultStallTimeout.
+	StallTimeout time.Duration
+}
+
+// Janitor executes decisions.
+type Janitor struct {
+	gh     GitHub
+	store  Store
+	cfg    Config
+	clock  clock.Clock
+	logger *slog.Logger
+}
+
+// New returns a Janitor.
+func New(gh GitHub, st Store, cfg Config) *Janitor {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Janitor{gh: gh, store: st, cfg: cfg, clock: cfg.Clock, logger: cfg.Logger.With(slog.String("component", "janitor"))}
+}
+
+// Report counts what a run's janitor did.
+type Report struct {
+	Kept             int
+	Planned          int // delete decisions
+	DryRun           int
+	Deleted          int
+	AlreadyGone      int
+	Failed           int
+	SkippedCap       int
+	SkippedRateLimit int
+	Interrupted      int
+	// Changed counts artifacts that differed from the reviewed decision
+	// (Config.Verify) and were left alone.
+	Changed int
+	// ExpiredNotArchived counts artifacts kept because their rule requires
+	// an archive and theirs had expired.
+	ExpiredNotArchived int
+	// Archived counts archives saved (and ArchivedBytes their size), whether
+	// or not the DELETE that followed succeeded.
+	Archived       int
+	ArchivedBytes  int64
+	BytesReclaimed int64 // deleted + already gone
+	WouldReclaim   int64 // dry-run
+	CapHit         bool
+	RateLimited    bool
+	// Stopped is set when the context ended the janitor before it finished.
+	Stopped bool
+}
+
+// Skipped counts decisions that were not carried out for a reason other than
+// failure: the cap, a rate limit, a shutdown, a change since the review or an
+// expired archive that the rule required.
+func (r Report) Skipped() int {
+	return r.SkippedCap + r.SkippedRateLimit + r.Interrupted + r.Changed + r.ExpiredNotArchived
+}
+
+// RecordKeeps writes keep decisions to the audit log (outcome kept) in bulk.
+func (j *Janitor) RecordKeeps(ctx context.Context, runID int64, items []Item) error {
+	now := j.clock.Now()
+	entries := make([]store.AuditEntry, 0, len(items))
+	for i := range items {
+		e := entry(runID, now, &items[i])
+		e.Outcome = store.OutcomeKept
+		entries = append(entries, e)
+	}
+	if err := j.store.InsertAudit(ctx, entries); err != nil {
+		return fmt.Errorf("recording %d keep decisions: %w", len(entries), err)
+	}
+	return nil
+}
+
+// SortOldestFirst orders delete decisions the way they are executed: oldest
+// artifact first (ties by id), so that a cap or a stop always spares the newest.
+func SortOldestFirst(items []Item) {
+	slices.SortStableFunc(items, func(a, b Item) int {
+		if c := a.Artifact.CreatedAt.Compare(b.Artifact.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Artifact.ID, b.Artifact.ID)
+	})
+}
+
+// Execute carries out delete decisions, oldest first, up to the cap. Every
+// decision ends with an audit row: dry_run, deleted, already_gone, failed,
+// skipped_cap, skipped_rate_limit, interrupted, changed or
+// expired_not_archived. It returns an error only when the audit log itself
+// cannot be written; GitHub failures are outcomes. In dry-run nothing is
+// downloaded or re-read. Each call has its own archive budget.
+func (j *Janitor) Execute(ctx context.Context, runID int64, deletes []Item) (Report, error) {
+	var rep Report
+	rep.Planned = len(deletes)
+	items := slices.Clone(deletes)
+	SortOldestFirst(items)
+	limit := max(j.cfg.MaxDeletions, 0)
+	if len(items) > limit {
+		rep.CapHit = true
+		over := items[limit:]
+		items = items[:limit]
+		rep.SkippedCap = len(over)
+		if err := j.recordAll(ctx, runID, over, store.OutcomeSkippedCap, fmt.Sprintf("over MAX_DELETIONS_PER_RUN=%d", limit)); err != nil {
+			return rep, err
+		}
+	}
+	if j.cfg.DryRun {
+		for i := range items {
+			rep.WouldReclaim += items[i].Artifact.SizeInBytes
+		}
+		rep.DryRun = len(items)
+		return rep, j.recordAll(ctx, runID, items, store.OutcomeDryRun, "")
+	}
+	return j.deleteAll(ctx, runID, items, rep, j.archiver())
+}
+
+// archiver returns the Archiver of one Execute, or nil when archiving is not
+// set up.
+func (j *Janitor) archiver() *archive.Archiver {
+	if j.cfg.Archive.Dir == "" {
+		return nil
+	}
+	return &archive.Archiver{Dir: j.cfg.Archive.Dir, MaxBytes: j.cfg.Archive.MaxBytes, StallTimeout: j.cfg.Archive.StallTimeout}
+}
+
+// recordAll writes one audit row per item with the same outcome.
+func (j *Janitor) recordAll(ctx context.Context, runID int64, items []Item, outcome store.Outcome, msg string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	now := j.clock.Now()
+	entries := make([]store.AuditEntry, len(items))
+	for i := range items {
+		entries[i] = entry(runID, now, &items[i])
+		entries[i].Outcome = outcome
+		entries[i].Error = msg
+	}
+	// Written even when ctx is done: these rows say what was not done and why.
+	wctx, cancel := detached(ctx)
+	defer cancel()
+	if err := j.store.InsertAudit(wctx, entries); err != nil {
+		return fmt.Errorf("recording %d %s decisions: %w", len(entries), outcome, err)
+	}
+	return nil
+}
+
+func (j *Janitor) deleteAll(ctx context.Context, runID int64, items []Item, rep Report, arch *archive.Archiver) (Report, error) {
+	for i := range items {
+		if i > 0 && j.cfg.Interval > 0 {
+			// An error here means ctx is done, which the check below handles.
+			_ = j.clock.Sleep(ctx, j.cfg.Interval)
+		}
+		if ctx.Err() != nil {
+			rep.Stopped = true
+			rep.Interrupted += len(items) - i
+			return rep, j.recordAll(ctx, runID, items[i:], store.OutcomeInterrupted, "stopped before this deletion: "+context.Cause(ctx).Error())
+		}
+		res, err := j.deleteOne(ctx, runID, &items[i], arch)
+		if err != nil {
+			return rep, err
+		}
+		if res.ArchivePath != "" {
+			rep.Archived++
+			rep.ArchivedBytes += res.ArchiveBytes
+		}
+		switch res.Outcome {
+		case store.OutcomeDeleted:
+			rep.Deleted++
+			rep.BytesReclaimed += items[i].Artifact.SizeInBytes
+		case store.OutcomeAlreadyGone:
+			rep.AlreadyGone++
+			rep.BytesReclaimed += items[i].Artifact.SizeInBytes
+		case store.OutcomeFailed:
+			rep.Failed++
+		case store.OutcomeChanged:
+			rep.Changed++
+		case store.OutcomeExpiredNotArchived:
+			rep.ExpiredNotArchived++
+		case store.OutcomeInterrupted:
+			// A check before the DELETE was cut short; the loop stops at the
+			// next item.
+			rep.Stopped = true
+			rep.Interrupted++
+		case store.OutcomeSkippedRateLimit:
+			rep.RateLimited = true
+			rest := items[i+1:]
+			rep.SkippedRateLimit = 1 + len(rest)
+			return rep, j.recordAll(ctx, runID, rest, store.OutcomeSkippedRateLimit, "the janitor stopped at a rate limit that would outlast GITHUB_MAX_WAIT")
+		}
+	}
+	return rep, nil
+}
+
+// deleteOne records the intent, runs the checks that must pass first
+// (verify, archive), sends the DELETE if they passed, and records the outcome.
+func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *archive.Archiver) (store.Resolution, error) {
+	e := entry(runID, j.clock.Now(), it)
+	e.Outcome = store.OutcomePending
+	ictx, icancel := detached(ctx)
+	id, err := j.store.InsertPending(ictx, e)
+	icancel()
+	if err != nil {
+		return store.Resolution{}, fmt.Errorf("recording the intent to delete artifact %d of %s: %w", it.Artifact.ID, it.Artifact.Repository, err)
+	}
+	// The checks run on ctx: until the DELETE is sent nothing is final, so a
+	// shutdown may cut a re-read or a download short.
+	res, proceed := j.prepare(ctx, it, arch)
+	// Once sent, the DELETE and its outcome run to the end even if a
+	// shutdown begins: SIGTERM finishes the call in flight.
+	wctx, cancel := detached(ctx)
+	defer cancel()
+	if proceed {
+		dres := resolution(j.gh.DeleteArtifact(wctx, it.Artifact.Repository, it.Artifact.ID))
+		dres.ArchivePath, dres.ArchiveBytes, dres.ArchiveSHA256 = res.ArchivePath, res.ArchiveBytes, res.ArchiveSHA256
+		dres.Error = joinNotes(res.Error, dres.Error)
+		res = dres
+	}
+	res.ExecutedAt = j.clock.Now()
+	if err := j.store.ResolveAudit(wctx, id, res); err != nil {
+		return store.Resolution{}, fmt.Errorf("recording the outcome %s of deleting artifact %d of %s: %w", res.Outcome, it.Artifact.ID, it.Artifact.Repository, err)
+	}
+	attrs := []slog.Attr{
+		slog.String("repository", it.Artifact.Repository),
+		slog.Int64("artifact_id", it.Artifact.ID),
+		slog.String("artifact_name", it.Artifact.Name),
+		slog.Int64("size_in_bytes", it.Artifact.SizeInBytes),
+		slog.String("rule", it.Decision.Rule),
+		slog.String("outcome", string(res.Outcome)),
+		slog.String("error", res.Error),
+	}
+	if res.ArchivePath != "" {
+		attrs = append(attrs, slog.String("archive_path", res.ArchivePath), slog.Int64("archive_bytes", res.ArchiveBytes))
+	}
+	j.logger.LogAttrs(ctx, levelOf(res.Outcome), "delete", attrs...)
+	return res, nil
+}
+
+// resolution maps the DELETE's result to its audit outcome.
+func resolution(err error) store.Resolution {
+	var apiErr *github.APIError
+	hasAPI := errors.As(err, &apiErr)
+	res := store.Resolution{}
+	if hasAPI {
+		res.HTTPStatus = apiErr.Status
+	}
+	switch {
+	case err == nil:
+		res.Outcome, res.HTTPStatus, res.MarkGone = store.OutcomeDeleted, 204, true
+	case errors.Is(err, github.ErrNotFound):
+		// Already gone is what we wanted; not a failure.
+		res.Outcome, res.MarkGone = store.OutcomeAlreadyGone, true
+		res.HTTPStatus = 404
+	case errors.Is(err, github.ErrRateLimited):
+		res.Outcome, res.Error = store.OutcomeSkippedRateLimit, err.Error()
+	default:
+		res.Outcome, res.Error = store.OutcomeFailed, err.Error()
+	}
+	return res
+}
+
+func levelOf(o store.Outcome) slog.Level {
+	switch o {
+	case store.OutcomeFailed, store.OutcomeSkippedRateLimit, store.OutcomeChanged, store.OutcomeExpiredNotArchived:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+func entry(runID int64, now time.Time, it *Item) store.AuditEntry {
+	a := &it.Artifact
+	action := store.ActionKeep
+	if it.Decision.Action == policy.Delete {
+		action = store.ActionDelete
+	}
+	return store.AuditEntry{
+		RunID:             runID,
+		RecordedAt:        now,
+		Repository:        a.Repository,
+		ArtifactID:        a.ID,
+		ArtifactName:      a.Name,
+		SizeInBytes:       a.SizeInBytes,
+		Branch:            a.Branch,
+		HeadSHA:           a.HeadSHA,
+		ArtifactCreatedAt: a.CreatedAt,
+		Action:            action,
+		Rule:              it.Decision.Rule,
+		Reason:            it.Decision.Reason,
+	}
+}
+
+// detached returns a context that survives ctx's cancellation for long
+// enough to finish one DELETE and write its outcome.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
