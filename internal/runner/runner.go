@@ -1,0 +1,349 @@
+// Package runner performs one retention run: scan every configured
+// repository, evaluate the policy over what the database now holds, and hand
+// the decisions to the janitor, all recorded as one row in runs.
+//
+// Only one run executes at a time across every process sharing the database
+// (a PostgreSQL advisory lock), and deletions are planned only for
+// repositories whose scan in this same run completed.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/retentiond/retentiond/internal/clock"
+	"github.com/retentiond/retentiond/internal/store"
+	"github.com/retentiond/retentiond/janitor"
+	"github.com/retentiond/retentiond/policy"
+	"github.com/retentiond/retentiond/scanner"
+)
+
+// Triggers recorded in runs.trigger.
+const (
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
+)
+
+// Run statuses recorded in runs.status.
+const (
+	StatusSucceeded = "succeeded"
+	StatusPartial   = "partial"
+	StatusFailed    = "failed"
+)
+
+// staleScan is how old a scan outside any run (a webhook's, or the scan
+// command's) must be before a run treats it as abandoned by a dead process.
+const staleScan = 24 * time.Hour
+
+// ErrBusy is returned by Run with Wait false when another run holds the lock.
+var ErrBusy = errors.New("another retentiond run is in progress on this database")
+
+// Config tunes a Runner.
+type Config struct {
+	DryRun         bool
+	MaxDeletions   int
+	DeleteInterval time.Duration
+	// Archive is where delete rules with archive: true download to, and the
+	// budget of each run (ARCHIVE_DIR, ARCHIVE_MAX_BYTES).
+	Archive janitor.ArchiveConfig
+	// Wait makes Run wait for another process's run to finish instead of
+	// returning ErrBusy.
+	Wait    bool
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	Metrics *Metrics // optional
+}
+
+// Runner performs runs.
+type Runner struct {
+	store   *store.Store
+	gh      janitor.GitHub
+	scanner *scanner.Scanner
+	policy  *policy.Policy
+	cfg     Config
+	logger  *slog.Logger
+}
+
+// New returns a Runner.
+func New(st *store.Store, gh janitor.GitHub, sc *scanner.Scanner, p *policy.Policy, cfg Config) *Runner {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{store: st, gh: gh, scanner: sc, policy: p, cfg: cfg, logger: cfg.Logger.With(slog.String("component", "runner"))}
+}
+
+// Summary is what one run did.
+type Summary struct {
+	RunID       int64
+	Trigger     string
+	DryRun      bool
+	Status      string
+	Scan        scanner.Result
+	Janitor     janitor.Report
+	Reconciled  janitor.ReconcileReport
+	Blocked     []string // repositories that got no deletions because their scan failed
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Error       string
+	ArtifactsIn int // artifacts evaluated
+}
+
+func (r *Runner) janitor() *janitor.Janitor {
+	return janitor.New(r.gh, r.store, janitor.Config{
+		DryRun: r.cfg.DryRun, MaxDeletions: r.cfg.MaxDeletions, Interval: r.cfg.DeleteInterval,
+		Archive: r.cfg.Archive, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
+	})
+}
+
+// Reconcile takes the run lock and resolves deletions left pending by a
+// process that died. serve calls it at start; Run does it before each run.
+func (r *Runner) Reconcile(ctx context.Context) (janitor.ReconcileReport, error) {
+	unlock, err := r.lock(ctx)
+	if err != nil {
+		return janitor.ReconcileReport{}, err
+	}
+	defer unlock()
+	return r.janitor().Reconcile(ctx)
+}
+
+func (r *Runner) lock(ctx context.Context) (func(), error) {
+	unlock, ok, err := r.store.TryRunLock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("taking the run lock: %w", err)
+	}
+	if ok {
+		return unlock, nil
+	}
+	if !r.cfg.Wait {
+		return nil, ErrBusy
+	}
+	r.logger.InfoContext(ctx, "another run is in progress on this database; waiting for it to finish")
+	unlock, err = r.store.RunLock(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the run lock: %w", err)
+	}
+	return unlock, nil
+}
+
+// Run performs one run. The returned error is for runs that could not be
+// carried out or recorded at all; a run that failed part-way is reported in
+// Summary.Status and Summary.Error.
+func (r *Runner) Run(ctx context.Context, trigger string) (Summary, error) {
+	j := r.janitor()
+	unlock, reconciled, err := r.prepare(ctx, j)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer unlock()
+
+	sum := Summary{Trigger: trigger, DryRun: r.cfg.DryRun, Reconciled: reconciled, StartedAt: r.cfg.Clock.Now()}
+	log, err := r.begin(ctx, &sum, 0)
+	if err != nil {
+		return sum, err
+	}
+	log.InfoContext(ctx, "run started", slog.String("trigger", trigger), slog.Bool("dry_run", r.cfg.DryRun),
+		slog.Int("repositories", len(r.policy.Repositories)))
+	runErr := r.execute(ctx, log, j, &sum)
+	return sum, r.record(ctx, log, &sum, runErr)
+}
+
+// prepare takes the run lock and cleans up after a process that died mid-run:
+// pending deletions are resolved (their artifacts may be gone already, and
+// the run must see the truth), and runs and scans left running are closed —
+// none is live, since we hold the lock. unlock releases the lock.
+func (r *Runner) prepare(ctx context.Context, j *janitor.Janitor) (unlock func(), rec janitor.ReconcileReport, err error) {
+	unlock, err = r.lock(ctx)
+	if err != nil {
+		return nil, rec, err
+	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
+	rec, err = j.Reconcile(ctx)
+	if err != nil {
+		r.logger.WarnContext(ctx, "some interrupted deletions could not be resolved yet", slog.Any("error", err))
+	}
+	now := r.cfg.Clock.Now()
+	n, err := r.store.AbandonRuns(ctx, now)
+	if err != nil {
+		return nil, rec, err
+	}
+	if n > 0 {
+		r.logger.WarnContext(ctx, "marked runs left running by a stopped process as failed", slog.Int("runs", n))
+	}
+	if n, err = r.store.AbandonScans(ctx, now.Add(-staleScan), now); err != nil {
+		return nil, rec, fmt.Errorf("closing abandoned scans: %w", err)
+	}
+	if n > 0 {
+		r.logger.WarnContext(ctx, "marked scans left running by a stopped process as failed", slog.Int("scans", n))
+	}
+	return unlock, rec, nil
+}
+
+// begin records the runs row of sum (reviewedID for an apply) and returns
+// the logger of the run.
+func (r *Runner) begin(ctx context.Context, sum *Summary, reviewedID int64) (*slog.Logger, error) {
+	runID, err := r.store.CreateRun(ctx, store.NewRun{
+		StartedAt: sum.StartedAt, Trigger: sum.Trigger, DryRun: sum.DryRun, PolicyFile: r.policy.File,
+		PolicySHA256: r.policy.SHA256, MaxDeletions: r.cfg.MaxDeletions, ReviewedRunID: reviewedID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recording the run: %w", err)
+	}
+	sum.RunID = runID
+	return r.logger.With(slog.Int64("run_id", runID)), nil
+}
+
+// record concludes the run, writes its totals and metrics, and logs its end.
+// It writes even when ctx is done: a run interrupted by a shutdown is still
+// recorded as such.
+func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, runErr error) error {
+	sum.FinishedAt = r.cfg.Clock.Now()
+	r.conclude(sum, runErr)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.store.FinishRun(fctx, sum.RunID, totals(sum)); err != nil {
+		return fmt.Errorf("recording the end of run %d: %w", sum.RunID, err)
+	}
+	r.cfg.Metrics.observe(sum)
+	level := slog.LevelInfo
+	if sum.Status != StatusSucceeded {
+		level = slog.LevelWarn
+	}
+	arts, bytes, reqs := sum.Scan.Totals()
+	jr := sum.Janitor
+	log.LogAttrs(ctx, level, "run finished",
+		slog.String("trigger", sum.Trigger), slog.String("status", sum.Status),
+		slog.Int("artifacts", arts), slog.Int64("bytes", bytes), slog.Int("requests", reqs),
+		slog.Int("planned_deletions", jr.Planned), slog.Int("deleted", jr.Deleted),
+		slog.Int("already_gone", jr.AlreadyGone), slog.Int("failed", jr.Failed),
+		slog.Int("changed", jr.Changed), slog.Int("expired_not_archived", jr.ExpiredNotArchived),
+		slog.Int("skipped", jr.Skipped()), slog.Int("archived", jr.Archived),
+		slog.Int64("would_reclaim", jr.WouldReclaim), slog.Int64("bytes_reclaimed", jr.BytesReclaimed),
+		slog.Duration("duration", sum.FinishedAt.Sub(sum.StartedAt)), slog.String("error", sum.Error))
+	return nil
+}
+
+// execute scans, evaluates and runs the janitor. Its error is a failure of
+// the run as a whole (the audit log could not be written, the database went
+// away); per-repository problems are recorded in sum.
+func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janitor, sum *Summary) error {
+	runID := sum.RunID
+	sum.Scan = r.scanner.ScanAll(ctx, r.policy.Repositories, &runID)
+
+	var deletes []janitor.Item
+	for _, rr := range sum.Scan.Repos {
+		if rr.Status != scanner.StatusComplete {
+			sum.Blocked = append(sum.Blocked, rr.Repository)
+			log.WarnContext(ctx, "no deletions for this repository: its scan did not complete",
+				slog.String("repository", rr.Repository), slog.Any("error", rr.Err))
+			continue
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		arts, err := r.store.LiveArtifacts(ctx, rr.Repository)
+		if err != nil {
+			return fmt.Errorf("loading the artifacts of %s: %w", rr.Repository, err)
+		}
+		sum.ArtifactsIn += len(arts)
+		decisions := policy.Evaluate(r.policy, arts, r.cfg.Clock.Now())
+		keeps := make([]janitor.Item, 0, len(arts))
+		for i := range arts {
+			it := janitor.Item{Artifact: arts[i], Decision: decisions[i]}
+			log.LogAttrs(ctx, slog.LevelDebug, "decision",
+				slog.String("repository", rr.Repository), slog.Int64("artifact_id", arts[i].ID),
+				slog.String("artifact_name", arts[i].Name), slog.String("action", string(decisions[i].Action)),
+				slog.String("rule", decisions[i].Rule), slog.String("reason", decisions[i].Reason))
+			if decisions[i].Action == policy.Delete {
+				deletes = append(deletes, it)
+			} else {
+				keeps = append(keeps, it)
+			}
+		}
+		if err := j.RecordKeeps(ctx, runID, keeps); err != nil {
+			return err
+		}
+		sum.Janitor.Kept += len(keeps)
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	kept := sum.Janitor.Kept
+	rep, err := j.Execute(ctx, runID, deletes)
+	rep.Kept = kept
+	sum.Janitor = rep
+	return err
+}
+
+// conclude sets the run's status and error text.
+func (r *Runner) conclude(sum *Summary, runErr error) {
+	var why []string
+	if runErr != nil {
+		why = append(why, runErr.Error())
+	}
+	for _, rr := range sum.Scan.Repos {
+		if rr.Err != nil {
+			why = append(why, fmt.Sprintf("%s: no deletions: %v", rr.Repository, rr.Err))
+		}
+	}
+	jr := sum.Janitor
+	if jr.CapHit {
+		why = append(why, fmt.Sprintf("deletion cap reached (MAX_DELETIONS_PER_RUN=%d): %d decisions skipped", r.cfg.MaxDeletions, jr.SkippedCap))
+	}
+	if jr.RateLimited {
+		why = append(why, fmt.Sprintf("stopped at a GitHub rate limit: %d decisions skipped", jr.SkippedRateLimit))
+	}
+	if jr.Stopped {
+		why = append(why, fmt.Sprintf("stopped by shutdown: %d decisions not carried out", jr.Interrupted))
+	}
+	if jr.Failed > 0 {
+		why = append(why, fmt.Sprintf("%d deletions failed", jr.Failed))
+	}
+	if jr.Changed > 0 {
+		why = append(why, fmt.Sprintf("%d artifact(s) changed since the review and were not deleted", jr.Changed))
+	}
+	if jr.ExpiredNotArchived > 0 {
+		why = append(why, fmt.Sprintf("%d artifact(s) kept because their archive expired and their rule requires one", jr.ExpiredNotArchived))
+	}
+	sum.Error = strings.Join(why, "; ")
+	switch {
+	case runErr != nil, len(sum.Scan.Repos) > 0 && sum.Scan.Failed() == len(sum.Scan.Repos):
+		sum.Status = StatusFailed
+	case len(why) > 0:
+		sum.Status = StatusPartial
+	default:
+		sum.Status = StatusSucceeded
+	}
+}
+
+func totals(sum *Summary) store.RunTotals {
+	arts, _, _ := sum.Scan.Totals()
+	jr := sum.Janitor
+	return store.RunTotals{
+		FinishedAt:          sum.FinishedAt,
+		Status:              sum.Status,
+		RepositoriesScanned: len(sum.Scan.Repos) - sum.Scan.Failed(),
+		RepositoriesFailed:  sum.Scan.Failed(),
+		ArtifactsSeen:       arts,
+		Kept:                jr.Kept,
+		PlannedDeletions:    jr.Planned,
+		Deleted:             jr.Deleted,
+		AlreadyGone:         jr.AlreadyGone,
+		Failed:              jr.Failed,
+		Skipped:             jr.Skipped(),
+		CapHit:              jr.CapHit,
+		BytesReclaimed:      jr.BytesReclaimed,
+		WouldReclaim:        jr.WouldReclaim,
+		Error:               sum.Error,
+	}
+}
