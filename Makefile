@@ -6,10 +6,15 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Runs a command with DATABASE_URL set: DATABASE_URL itself if set, the
 # server at 127.0.0.1:5432 if one answers, else a throwaway server.
 WITHPG    ?= $(GO) run ./internal/tools/withpostgres --
+# 2s per benchmark (BenchmarkScan's 200,000 case runs once: one scan is
+# longer) keeps `make bench` near a minute on 2 cores; BENCHCOUNT=3 gives
+# three samples of each for medians (benchstat) in under three minutes.
 BENCHTIME ?= 2s
+BENCHCOUNT ?= 1
 FUZZTIME  ?= 30s
 # package:FuzzTarget pairs run by `make fuzz`, each for FUZZTIME.
-FUZZ_TARGETS ?= ./policy:FuzzParse ./internal/github:FuzzParseLink
+FUZZ_TARGETS ?= ./policy:FuzzParse ./policy:FuzzParseDuration ./policy:FuzzParseSize ./policy:FuzzGlob \
+	./internal/github:FuzzParseLink ./internal/webhook:FuzzVerifySignature ./internal/webhook:FuzzParseWorkflowRun
 
 .PHONY: all test lint fmt-check vet staticcheck unit build bench fuzz demo clean
 
@@ -44,7 +49,7 @@ build:
 
 ## bench: the project's benchmarks against PostgreSQL.
 bench:
-	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(WITHPG) $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...
 
 ## fuzz: each fuzz target for FUZZTIME.
 fuzz:

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+
+	"github.com/retentiond/retentiond/internal/report"
+	"github.com/retentiond/retentiond/internal/store"
+	"github.com/retentiond/retentiond/janitor"
+	"github.com/retentiond/retentiond/policy"
+)
+
+type planOpts struct {
+	format string
+}
+
+func init() {
+	register(&command{
+		name:    "plan",
+		args:    "[--format table|json|csv]",
+		summary: "Evaluate the policy over the database and print what would be deleted",
+		help: `Evaluates POLICY_FILE over the artifacts already in the database (from the
+latest scans) and prints the would-delete list, oldest first, with totals.
+It makes no GitHub calls and records nothing. Decisions past
+MAX_DELETIONS_PER_RUN are marked, as a run would skip them.`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &planOpts{}
+			fs.StringVar(&o.format, "format", "table", "table, json or csv")
+			return o
+		},
+		vars: []string{"DATABASE_URL", "POLICY_FILE", "MAX_DELETIONS_PER_RUN"},
+		run:  runPlan,
+	})
+}
+
+func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
+	opts := o.(*planOpts)
+	if fs.NArg() != 0 {
+		return usagef("plan takes no arguments")
+	}
+	f, err := report.ParseFormat(opts.format)
+	if err != nil {
+		return usagef("--format: %v", err)
+	}
+	a, closeFn, err := setup(ctx, e, needs{db: true, policy: true})
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+
+	now := e.Clock.Now()
+	var deletes []janitor.Item
+	var seen int
+	var warnings []string
+	for _, repo := range a.policy.Repositories {
+		sc, err := a.store.LatestScan(ctx, repo, store.ScanKindRepository)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			warnings = append(warnings, repo+": never scanned; run 'retentiond scan' first")
+			continue
+		case err != nil:
+			return err
+		case sc.Status != store.ScanComplete:
+			warnings = append(warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
+		}
+		arts, err := a.store.LiveArtifacts(ctx, repo)
+		if err != nil {
+			return err
+		}
+		seen += len(arts)
+		for i, d := range policy.Evaluate(a.policy, arts, now) {
+			if d.Action == policy.Delete {
+				deletes = append(deletes, janitor.Item{Artifact: arts[i], Decision: d})
+			}
+		}
+	}
+	janitor.SortOldestFirst(deletes)
+
+	limit := a.cfg.Janitor.MaxDeletions
+	t := &report.Table{
+		Header: []string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "AGE", "RULE", "REASON"},
+		Keys:   []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "created_at", "rule", "reason", "over_cap"},
+	}
+	var bytes, capBytes int64
+	for i, it := range deletes {
+		ar := it.Artifact
+		rule := it.Decision.Rule
+		if i >= limit {
+			rule += " (over cap)"
+		} else {
+			capBytes += ar.SizeInBytes
+		}
+		bytes += ar.SizeInBytes
+		t.Add([]string{ar.Repository, strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), report.Bytes(ar.SizeInBytes),
+			report.AgeSince(now, ar.CreatedAt), rule, it.Decision.Reason},
+			[]any{ar.Repository, ar.ID, ar.Name, ar.Branch, ar.SizeInBytes, timeOrNil(ar.CreatedAt), it.Decision.Rule, it.Decision.Reason, i >= limit})
+	}
+	for _, w := range warnings {
+		a.logger.WarnContext(ctx, w)
+	}
+	if f != report.FormatTable {
+		return t.Write(e.Stdout, f)
+	}
+	if len(deletes) > 0 {
+		if err := t.Write(e.Stdout, f); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.Stdout)
+	}
+	fmt.Fprintf(e.Stdout, "%d artifacts evaluated; %d would be deleted (%s)", seen, len(deletes), report.Bytes(bytes))
+	if len(deletes) > limit {
+		fmt.Fprintf(e.Stdout, "; one run deletes the oldest %d (%s), MAX_DELETIONS_PER_RUN=%d", limit, report.Bytes(capBytes), limit)
+	}
+	fmt.Fprintln(e.Stdout)
+	for _, w := range warnings {
+		fmt.Fprintf(e.Stdout, "warning: %s\n", w)
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/retentiond/retentiond/policy"
+)
+
+func init() {
+	register(&command{
+		name:    "policy",
+		args:    "check FILE",
+		summary: "Validate a policy file and summarise its rules",
+		help: `'policy check FILE' prints a readable summary of the rules and exits 0, or
+prints every error with file, line and column and exits 2.`,
+		run: func(_ context.Context, e *Env, fs *flag.FlagSet, _ any) error {
+			if fs.NArg() != 2 || fs.Arg(0) != "check" {
+				return usagef("usage: retentiond policy check FILE")
+			}
+			p, err := policy.Load(fs.Arg(1))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.Stdout, "%s: OK\n\n", fs.Arg(1))
+			return policy.Describe(e.Stdout, p)
+		},
+	})
+}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+
+	"github.com/retentiond/retentiond/internal/runner"
+	"github.com/retentiond/retentiond/janitor"
+)
+
+// optBool is a boolean flag that remembers whether it was given, so a flag
+// can override an environment variable only when present.
+type optBool struct {
+	set, v bool
+}
+
+func (b *optBool) String() string   { return strconv.FormatBool(b.v) }
+func (b *optBool) IsBoolFlag() bool { return true }
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a boolean", s)
+	}
+	b.set, b.v = true, v
+	return nil
+}
+
+type runOpts struct {
+	dryRun optBool
+	noWait bool
+}
+
+func init() {
+	register(&command{
+		name:    "run",
+		args:    "[--dry-run=false] [--no-wait]",
+		summary: "Scan, evaluate and clean up once, then exit",
+		help: `One run now: scan every configured repository, evaluate the policy, and
+delete what it says — or, by default (DRY_RUN=true), only record what would be
+deleted. Every decision is written to the audit log; review it with
+'retentiond audit' or SQL before you pass --dry-run=false.
+
+Exit status: 0 when the run succeeded, 1 when it was partial or failed, 2 for
+usage or configuration errors. If another run holds the lock on the database,
+run waits for it (or, with --no-wait, exits 1 at once).`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &runOpts{}
+			fs.Var(&o.dryRun, "dry-run", "record without deleting (default from DRY_RUN, which defaults to true)")
+			fs.BoolVar(&o.noWait, "no-wait", false, "exit instead of waiting when another run is in progress")
+			return o
+		},
+		vars: []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "POLICY_FILE", "DRY_RUN",
+			"MAX_DELETIONS_PER_RUN", "DELETE_INTERVAL", "GITHUB_MAX_WAIT", "SCAN_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT"},
+		run: func(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
+			opts := o.(*runOpts)
+			if fs.NArg() != 0 {
+				return usagef("run takes no arguments")
+			}
+			a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if opts.dryRun.set {
+				a.cfg.Janitor.DryRun = opts.dryRun.v
+			}
+			r := a.runner(e, nil, !opts.noWait)
+			sum, err := r.Run(ctx, runner.TriggerManual)
+			if errors.Is(err, runner.ErrBusy) {
+				return fmt.Errorf("%w: %w", err, ErrFailed)
+			}
+			if err != nil {
+				return err
+			}
+			if err := printRun(ctx, e, a, sum.RunID, 10); err != nil {
+				return err
+			}
+			if sum.Status != runner.StatusSucceeded {
+				return fmt.Errorf("run %d %s: %w", sum.RunID, sum.Status, ErrFailed)
+			}
+			return nil
+		},
+	})
+}
+
+func (a *app) runner(e *Env, m *runner.Metrics, wait bool) *runner.Runner {
+	return runner.New(a.store, a.gh, a.scanner(e), a.policy, runner.Config{
+		DryRun:         a.cfg.Janitor.DryRun,
+		MaxDeletions:   a.cfg.Janitor.MaxDeletions,
+		DeleteInterval: a.cfg.Janitor.DeleteInterval,
+		Archive:        janitor.ArchiveConfig{Dir: a.cfg.Archive.Dir, MaxBytes: a.cfg.Archive.MaxBytes},
+		Wait:           wait,
+		Clock:          e.Clock,
+		Logger:         a.logger,
+		Metrics:        m,
+	})
+}

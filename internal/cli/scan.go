@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+
+	"github.com/retentiond/retentiond/internal/artifact"
+	"github.com/retentiond/retentiond/internal/report"
+	"github.com/retentiond/retentiond/scanner"
+)
+
+type scanOpts struct {
+	run bool
+}
+
+func init() {
+	register(&command{
+		name:    "scan",
+		args:    "[--run OWNER/REPO RUN_ID]",
+		summary: "Scan the artifacts of every configured repository into the database",
+		help: `Lists every artifact of each repository in the policy file's repositories
+list (100 per page) and records them. A repository's scan counts only when
+every page was read; then artifacts no longer listed are marked gone. Exit
+status 0 when every scan completed, 1 otherwise.
+
+With --run OWNER/REPO RUN_ID, scans only the artifacts of one workflow run
+(far cheaper when a single run just finished); it never marks anything gone.`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &scanOpts{}
+			fs.BoolVar(&o.run, "run", false, "scan one workflow run: takes OWNER/REPO RUN_ID as arguments")
+			return o
+		},
+		vars: []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "GITHUB_MAX_WAIT", "POLICY_FILE", "SCAN_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT"},
+		run: func(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
+			opts := o.(*scanOpts)
+			if opts.run {
+				return scanRun(ctx, e, fs)
+			}
+			if fs.NArg() != 0 {
+				return usagef("scan takes no arguments (did you mean --run OWNER/REPO RUN_ID?)")
+			}
+			a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			res := a.scanner(e).ScanAll(ctx, a.policy.Repositories, nil)
+			printScan(e, res)
+			if res.Failed() > 0 {
+				return fmt.Errorf("%d of %d repository scans failed: %w", res.Failed(), len(res.Repos), ErrFailed)
+			}
+			return nil
+		},
+	})
+}
+
+func scanRun(ctx context.Context, e *Env, fs *flag.FlagSet) error {
+	if fs.NArg() != 2 {
+		return usagef("usage: retentiond scan --run OWNER/REPO RUN_ID")
+	}
+	repo, err := artifact.ParseRepository(fs.Arg(0))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	runID, err := strconv.ParseInt(fs.Arg(1), 10, 64)
+	if err != nil || runID <= 0 {
+		return usagef("RUN_ID %q is not a workflow run id", fs.Arg(1))
+	}
+	a, closeFn, err := setup(ctx, e, needs{db: true, github: true})
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	rr := a.scanner(e).ScanWorkflowRun(ctx, repo, runID)
+	printScan(e, scanner.Result{Repos: []scanner.RepoResult{rr}})
+	if rr.Err != nil {
+		return fmt.Errorf("%w: %w", rr.Err, ErrFailed)
+	}
+	return nil
+}
+
+func printScan(e *Env, res scanner.Result) {
+	t := &report.Table{Header: []string{"REPOSITORY", "STATUS", "ARTIFACTS", "SIZE", "NEW", "GONE", "PAGES", "REQUESTS", "DURATION"}}
+	for _, rr := range res.Repos {
+		t.Add([]string{rr.Repository, string(rr.Status), strconv.Itoa(rr.Artifacts), report.Bytes(rr.Bytes),
+			strconv.Itoa(rr.New), strconv.Itoa(rr.Gone), strconv.Itoa(rr.Pages), strconv.Itoa(rr.Requests),
+			rr.Duration.Round(1e6).String()}, nil)
+	}
+	_ = t.Write(e.Stdout, report.FormatTable)
+	arts, bytes, reqs := res.Totals()
+	fmt.Fprintf(e.Stdout, "\n%d repositories, %d artifacts, %s, %d requests, %d failed\n",
+		len(res.Repos), arts, report.Bytes(bytes), reqs, res.Failed())
+	for _, rr := range res.Repos {
+		if rr.Err != nil {
+			fmt.Fprintf(e.Stdout, "  %s: %v\n", rr.Repository, rr.Err)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/retentiond/retentiond/internal/daemon"
+	"github.com/retentiond/retentiond/internal/metrics"
+	"github.com/retentiond/retentiond/internal/runner"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "Run on SCHEDULE and serve /healthz, /readyz, /metrics (the container's default)",
+		help: `Migrates the database, resolves deletions left pending by a previous process,
+then runs on SCHEDULE until SIGTERM or SIGINT. A shutdown lets the DELETE in
+flight finish and be recorded, records the rest of the run as interrupted, and
+exits within seconds. Runs never overlap: across replicas sharing the
+database, a tick that finds another run in progress is skipped.
+
+HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable and
+policy loaded), /metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET
+is set.`,
+		vars: []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "POLICY_FILE", "SCHEDULE",
+			"DRY_RUN", "MAX_DELETIONS_PER_RUN", "DELETE_INTERVAL", "GITHUB_MAX_WAIT", "SCAN_CONCURRENCY", "HTTP_ADDR",
+			"WEBHOOK_SECRET", "LOG_LEVEL", "LOG_FORMAT"},
+		run: func(ctx context.Context, e *Env, fs *flag.FlagSet, _ any) error {
+			if fs.NArg() != 0 {
+				return usagef("serve takes no arguments")
+			}
+			a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return a.serve(ctx, e)
+		},
+	})
+}
+
+func (a *app) serve(ctx context.Context, e *Env) error {
+	sched, err := daemon.ParseSchedule(a.cfg.Janitor.Schedule)
+	if err != nil {
+		return err
+	}
+	reg := metrics.New()
+	rm := runner.NewMetrics(reg)
+	reg.NewGaugeFunc("retentiond_github_rate_limit_remaining", "GitHub primary rate limit left (-1 until known).", func() float64 {
+		rs := a.gh.RateLimit()
+		if !rs.Known {
+			return -1
+		}
+		return float64(rs.Remaining)
+	})
+	reg.NewGaugeFunc("retentiond_github_requests_total", "GitHub API requests made.", func() float64 { return float64(a.gh.Requests()) })
+	r := a.runner(e, rm, false)
+
+	if rep, err := r.Reconcile(ctx); err != nil {
+		a.logger.WarnContext(ctx, "could not resolve every interrupted deletion yet", slog.Any("error", err))
+	} else if rep.Deleted+rep.Interrupted > 0 {
+		a.logger.InfoContext(ctx, "resolved interrupted deletions", slog.Int("deleted", rep.Deleted), slog.Int("interrupted", rep.Interrupted))
+	}
+
+	// Webhook scans stop with serve's context and are drained before the
+	// store closes, so every delivery's outcome is recorded.
+	wctx, stopWebhook := context.WithCancel(ctx)
+	defer stopWebhook()
+	extra := map[string]http.Handler{}
+	wh := a.webhookHandler(wctx, e)
+	if wh != nil {
+		extra["POST /webhook"] = wh
+	}
+	handler := daemon.Handler(reg, map[string]daemon.Checker{
+		"database": a.store.Ping,
+		"policy": func(context.Context) error {
+			if a.policy == nil {
+				return errors.New("not loaded")
+			}
+			return nil
+		},
+	}, extra)
+
+	a.logger.InfoContext(ctx, "retentiond serving",
+		slog.String("schedule", a.cfg.Janitor.Schedule), slog.Bool("dry_run", a.cfg.Janitor.DryRun),
+		slog.Int("repositories", len(a.policy.Repositories)), slog.String("policy_sha256", a.policy.SHA256))
+
+	hctx, stopHTTP := context.WithCancel(ctx)
+	defer stopHTTP()
+	lctx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
+	httpDone := make(chan error, 1)
+	go func() {
+		err := daemon.Serve(hctx, a.cfg.Server.Addr, handler, a.logger, e.Listening)
+		if err != nil {
+			stopLoop() // a server that cannot listen is fatal
+		}
+		httpDone <- err
+	}()
+	loopErr := daemon.Loop(lctx, sched, e.Clock, a.logger, func(ctx context.Context) error {
+		sum, err := r.Run(ctx, runner.TriggerSchedule)
+		if errors.Is(err, runner.ErrBusy) {
+			a.logger.InfoContext(ctx, "skipping this tick: another replica's run is in progress")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if sum.Status != runner.StatusSucceeded {
+			return fmt.Errorf("run %d %s: %s", sum.RunID, sum.Status, sum.Error)
+		}
+		return nil
+	})
+	stopHTTP()
+	herr := <-httpDone
+	if wh != nil {
+		stopWebhook()
+		wh.Wait()
+	}
+	if herr != nil {
+		return herr
+	}
+	a.logger.InfoContext(ctx, "retentiond stopped")
+	return loopErr
+}

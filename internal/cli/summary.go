@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/retentiond/retentiond/internal/report"
+	"github.com/retentiond/retentiond/internal/store"
+)
+
+// printRun prints a run's summary and its top would-delete (or deleted)
+// items, then what to look at next.
+func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
+	r, err := a.store.Run(ctx, runID)
+	if err != nil {
+		return err
+	}
+	w := e.Stdout
+	mode := "DELETING"
+	if r.DryRun {
+		mode = "dry-run"
+	}
+	fmt.Fprintf(w, "Run %d (%s, %s): %s in %s\n", r.ID, r.Trigger, mode, r.Status, r.FinishedAt.Sub(r.StartedAt).Round(1e6))
+	if r.Trigger == "apply" {
+		fmt.Fprintf(w, "  reviewed run   %d: %d decisions to apply\n", r.ReviewedRunID, r.PlannedDeletions)
+	} else {
+		fmt.Fprintf(w, "  repositories   %d scanned, %d failed\n", r.RepositoriesScanned, r.RepositoriesFailed)
+		fmt.Fprintf(w, "  artifacts      %d seen, %d kept, %d to delete\n", r.ArtifactsSeen, r.Kept, r.PlannedDeletions)
+	}
+	if r.DryRun {
+		fmt.Fprintf(w, "  would delete   %d (%s)", r.PlannedDeletions-r.Skipped, report.Bytes(r.WouldReclaim))
+	} else {
+		fmt.Fprintf(w, "  deleted        %d, already gone %d, failed %d (%s reclaimed)", r.Deleted, r.AlreadyGone, r.Failed, report.Bytes(r.BytesReclaimed))
+	}
+	if r.Skipped > 0 {
+		fmt.Fprintf(w, "; %d skipped", r.Skipped)
+	}
+	fmt.Fprintln(w)
+	if r.Error != "" {
+		fmt.Fprintf(w, "  note           %s\n", r.Error)
+	}
+	outcome := store.OutcomeDeleted
+	title := "Largest deleted"
+	if r.DryRun {
+		outcome, title = store.OutcomeDryRun, "Largest would-delete"
+	}
+	entries, err := a.store.AuditEntries(ctx, store.AuditFilter{RunID: runID, Outcome: outcome, Limit: top, LargestFirst: true})
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		fmt.Fprintf(w, "\n%s items (top %d):\n", title, len(entries))
+		if err := entryTable(entries, false).Write(w, report.FormatTable); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\nAll decisions: retentiond audit --run %d   (or SQL: SELECT * FROM audit_log WHERE run_id = %d)\n", runID, runID)
+	return nil
+}
+
+// entryTable builds the table of audit entries that audit and plan print.
+func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
+	t := &report.Table{
+		Header: []string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "CREATED", "RULE", "REASON"},
+		Keys: []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "artifact_created_at",
+			"action", "rule", "reason", "outcome", "http_status", "error", "run_id"},
+	}
+	if withOutcome {
+		t.Header = append(t.Header, "OUTCOME")
+	}
+	for _, en := range entries {
+		cells := []string{en.Repository, strconv.FormatInt(en.ArtifactID, 10), en.ArtifactName, dash(en.Branch),
+			report.Bytes(en.SizeInBytes), report.Time(en.ArtifactCreatedAt), dash(en.Rule), en.Reason}
+		if withOutcome {
+			o := string(en.Outcome)
+			if en.Error != "" && en.Outcome != store.OutcomeSkippedCap {
+				o += ": " + en.Error
+			}
+			cells = append(cells, o)
+		}
+		t.Add(cells, []any{en.Repository, en.ArtifactID, en.ArtifactName, en.Branch, en.SizeInBytes, timeOrNil(en.ArtifactCreatedAt),
+			string(en.Action), en.Rule, en.Reason, string(en.Outcome), en.HTTPStatus, en.Error, en.RunID})
+	}
+	return t
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// runsTable lists runs, newest first.
+func runsTable(w io.Writer, runs []store.Run, f report.Format) error {
+	t := &report.Table{
+		Header: []string{"RUN", "STARTED", "TRIGGER", "MODE", "STATUS", "SEEN", "TO DELETE", "DELETED", "GONE", "FAILED", "SKIPPED", "RECLAIMED"},
+		Keys: []string{"id", "started_at", "finished_at", "trigger", "dry_run", "status", "artifacts_seen", "planned_deletions",
+			"deleted", "already_gone", "failed", "skipped", "bytes_reclaimed", "would_reclaim", "error"},
+	}
+	for _, r := range runs {
+		mode, reclaimed := "delete", report.Bytes(r.BytesReclaimed)
+		if r.DryRun {
+			mode, reclaimed = "dry-run", "("+report.Bytes(r.WouldReclaim)+")"
+		}
+		t.Add([]string{strconv.FormatInt(r.ID, 10), report.Time(r.StartedAt), r.Trigger, mode, r.Status,
+			strconv.Itoa(r.ArtifactsSeen), strconv.Itoa(r.PlannedDeletions), strconv.Itoa(r.Deleted),
+			strconv.Itoa(r.AlreadyGone), strconv.Itoa(r.Failed), strconv.Itoa(r.Skipped), reclaimed},
+			[]any{r.ID, r.StartedAt, timeOrNil(r.FinishedAt), r.Trigger, r.DryRun, r.Status, r.ArtifactsSeen, r.PlannedDeletions,
+				r.Deleted, r.AlreadyGone, r.Failed, r.Skipped, r.BytesReclaimed, r.WouldReclaim, r.Error})
+	}
+	return t.Write(w, f)
+}
