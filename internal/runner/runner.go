@@ -158,14 +158,14 @@ func (r *Runner) Run(ctx context.Context, trigger string) (Summary, error) {
 // pending deletions are resolved (their artifacts may be gone already, and
 // the run must see the truth), and runs and scans left running are closed —
 // none is live, since we hold the lock. unlock releases the lock.
-func (r *Runner) prepare(ctx context.Context, j *janitor.Janitor) (unlock func(), rec janitor.ReconcileReport, err error) {
-	unlock, err = r.lock(ctx)
+func (r *Runner) prepare(ctx context.Context, j *janitor.Janitor) (_ func(), rec janitor.ReconcileReport, err error) {
+	unlock, err := r.lock(ctx)
 	if err != nil {
 		return nil, rec, err
 	}
 	defer func() {
 		if err != nil {
-			unlock()
+			unlock() // the caller gets no unlock func on error
 		}
 	}()
 	rec, err = j.Reconcile(ctx)

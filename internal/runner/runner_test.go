@@ -406,3 +406,36 @@ func TestRunClosesWhatADeadProcessLeftRunning(t *testing.T) {
 		t.Errorf("a live webhook scan was abandoned: %s", sc.Status)
 	}
 }
+
+// A shutdown between taking the run lock and starting the run (here, while
+// reconciling) returns an error and releases the lock.
+func TestCancelDuringPreparationReleasesTheLock(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Options{})
+	seed(b)
+	ctx := context.Background()
+	first, err := newRunner(t, b, runner.Config{DryRun: true}).Run(ctx, runner.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victims, _ := b.Store.AuditEntries(ctx, store.AuditFilter{RunID: first.RunID, Outcome: store.OutcomeDryRun, Limit: 1})
+	v := victims[0]
+	v.Outcome, v.ID = store.OutcomePending, 0
+	if _, err := b.Store.InsertPending(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	b.Sim.OnRequest(func(route string, _ *http.Request) {
+		if route == githubsim.RouteGet {
+			cancel() // SIGTERM while the pending deletion is being checked
+		}
+	})
+	if _, err := newRunner(t, b, runner.Config{}).Run(cctx, runner.TriggerManual); err == nil {
+		t.Fatal("Run succeeded although its context ended during preparation")
+	}
+	unlock, ok, err := b.Store.TryRunLock(ctx)
+	if err != nil || !ok {
+		t.Fatalf("the run lock was not released: ok=%v err=%v", ok, err)
+	}
+	unlock()
+}
