@@ -147,13 +147,24 @@ func demoDatabaseURL(ctx context.Context, cfg *config.Config, logger *slog.Logge
 
 func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 	w := e.Stdout
+	queries := []string{
+		"SELECT * FROM run_summary",
+		"SELECT repository, count(*), pg_size_pretty(sum(size_in_bytes)) FROM pending_deletions GROUP BY 1",
+		fmt.Sprintf("SELECT rule, reason FROM audit_log WHERE run_id = %d AND action = 'keep' LIMIT 20", runID),
+	}
 	fmt.Fprintln(w, "\nNext, review it as you would before switching dry-run off:")
 	if throwaway {
-		fmt.Fprintln(w, "  (this demo used a throwaway PostgreSQL that stops now; set DATABASE_URL to keep the data)")
+		// The server stops with the demo, so a psql line would point nowhere.
+		fmt.Fprintln(w, "  (this demo used a throwaway PostgreSQL that stops now; to keep the data, run it as")
+		fmt.Fprintln(w, "   DATABASE_URL=postgres://... retentiond demo) and then, in psql:")
+		for _, q := range queries {
+			fmt.Fprintf(w, "  %s;\n", q)
+		}
+		return
 	}
-	psql := fmt.Sprintf("psql '%s'", config.RedactDSN(dbURL))
-	fmt.Fprintf(w, "  %s -c 'SELECT * FROM run_summary'\n", psql)
-	fmt.Fprintf(w, "  %s -c 'SELECT repository, count(*), pg_size_pretty(sum(size_in_bytes)) FROM pending_deletions GROUP BY 1'\n", psql)
-	fmt.Fprintf(w, "  %s -c \"SELECT rule, reason FROM audit_log WHERE run_id = %d AND action = 'keep' LIMIT 20\"\n", psql, runID)
-	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond audit --run %d --format csv\n", config.RedactDSN(dbURL), runID)
+	url := config.RedactDSN(dbURL)
+	for _, q := range queries {
+		fmt.Fprintf(w, "  psql '%s' -c \"%s\"\n", url, q)
+	}
+	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond audit --run %d --format csv\n", url, runID)
 }
