@@ -93,6 +93,28 @@ func simIDs(b *testbed.Bed) map[int64]bool {
 	return ids
 }
 
+// leavePending makes it look as if a process recorded the intent to delete
+// one would-be deletion of a dry-run and died before recording the outcome,
+// and returns that intent.
+func leavePending(t *testing.T, b *testbed.Bed) store.AuditEntry {
+	t.Helper()
+	ctx := context.Background()
+	first, err := newRunner(t, b, runner.Config{DryRun: true}).Run(ctx, runner.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victims, err := b.Store.AuditEntries(ctx, store.AuditFilter{RunID: first.RunID, Outcome: store.OutcomeDryRun, Limit: 1})
+	if err != nil || len(victims) == 0 {
+		t.Fatalf("no dry-run decision to leave pending: %v", err)
+	}
+	v := victims[0]
+	v.Outcome, v.ID = store.OutcomePending, 0
+	if _, err := b.Store.InsertPending(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func outcomeCounts(t *testing.T, b *testbed.Bed, runID int64) map[store.Outcome]int64 {
 	t.Helper()
 	c, err := b.Store.OutcomeCounts(context.Background(), runID)
@@ -269,16 +291,7 @@ func TestInterruptedDeletionIsReconciledByTheNextRun(t *testing.T) {
 	seed(b)
 	ctx := context.Background()
 	// A first process scanned, recorded an intent, sent the DELETE and died.
-	first, err := newRunner(t, b, runner.Config{DryRun: true}).Run(ctx, runner.TriggerManual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	victims, _ := b.Store.AuditEntries(ctx, store.AuditFilter{RunID: first.RunID, Outcome: store.OutcomeDryRun, Limit: 1})
-	v := victims[0]
-	v.Outcome, v.ID = store.OutcomePending, 0
-	if _, err := b.Store.InsertPending(ctx, v); err != nil {
-		t.Fatal(err)
-	}
+	v := leavePending(t, b)
 	b.Sim.RemoveArtifact(v.Repository, v.ArtifactID)
 
 	sum, err := newRunner(t, b, runner.Config{}).Run(ctx, runner.TriggerManual)
@@ -414,16 +427,7 @@ func TestCancelDuringPreparationReleasesTheLock(t *testing.T) {
 	b := testbed.New(t, testbed.Options{})
 	seed(b)
 	ctx := context.Background()
-	first, err := newRunner(t, b, runner.Config{DryRun: true}).Run(ctx, runner.TriggerManual)
-	if err != nil {
-		t.Fatal(err)
-	}
-	victims, _ := b.Store.AuditEntries(ctx, store.AuditFilter{RunID: first.RunID, Outcome: store.OutcomeDryRun, Limit: 1})
-	v := victims[0]
-	v.Outcome, v.ID = store.OutcomePending, 0
-	if _, err := b.Store.InsertPending(ctx, v); err != nil {
-		t.Fatal(err)
-	}
+	leavePending(t, b)
 	cctx, cancel := context.WithCancel(ctx)
 	b.Sim.OnRequest(func(route string, _ *http.Request) {
 		if route == githubsim.RouteGet {

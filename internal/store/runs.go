@@ -131,17 +131,9 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: listing runs: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: listing runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Run, error) { return scanRun(row) })
+	if err != nil {
 		return nil, fmt.Errorf("store: listing runs: %w", err)
 	}
-	return out, nil
+	return runs, nil
 }

@@ -273,16 +273,8 @@ func (s *Store) LatestScans(ctx context.Context) ([]Scan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: loading the latest scans: %w", err)
 	}
-	defer rows.Close()
-	var scans []Scan
-	for rows.Next() {
-		sc, err := scanScan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: loading the latest scans: %w", err)
-		}
-		scans = append(scans, sc)
-	}
-	if err := rows.Err(); err != nil {
+	scans, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Scan, error) { return scanScan(row) })
+	if err != nil {
 		return nil, fmt.Errorf("store: loading the latest scans: %w", err)
 	}
 	return scans, nil
