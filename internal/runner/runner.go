@@ -258,12 +258,15 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		sum.ArtifactsIn += len(arts)
 		decisions := policy.Evaluate(r.policy, arts, r.cfg.Clock.Now())
 		keeps := make([]janitor.Item, 0, len(arts))
+		debug := log.Enabled(ctx, slog.LevelDebug)
 		for i := range arts {
 			it := janitor.Item{Artifact: arts[i], Decision: decisions[i]}
-			log.LogAttrs(ctx, slog.LevelDebug, "decision",
-				slog.String("repository", rr.Repository), slog.Int64("artifact_id", arts[i].ID),
-				slog.String("artifact_name", arts[i].Name), slog.String("action", string(decisions[i].Action)),
-				slog.String("rule", decisions[i].Rule), slog.String("reason", decisions[i].Reason))
+			if debug {
+				log.LogAttrs(ctx, slog.LevelDebug, "decision",
+					slog.String("repository", rr.Repository), slog.Int64("artifact_id", arts[i].ID),
+					slog.String("artifact_name", arts[i].Name), slog.String("action", string(decisions[i].Action)),
+					slog.String("rule", decisions[i].Rule), slog.String("reason", decisions[i].Reason))
+			}
 			if decisions[i].Action == policy.Delete {
 				deletes = append(deletes, it)
 			} else {
