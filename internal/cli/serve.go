@@ -57,7 +57,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 		}
 		return float64(rs.Remaining)
 	})
-	reg.NewGaugeFunc("retentiond_github_requests_total", "GitHub API requests made.", func() float64 { return float64(a.gh.Requests()) })
+	reg.NewCounterFunc("retentiond_github_requests_total", "GitHub API requests made.", func() float64 { return float64(a.gh.Requests()) })
 	r := a.runner(e, rm, false)
 
 	if rep, err := r.Reconcile(ctx); err != nil {

@@ -187,18 +187,24 @@ var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func escape(s string) string { return labelEscaper.Replace(s) }
 
-// funcGauge reads its value when scraped.
-type funcGauge struct {
-	name, help string
-	f          func() float64
+// funcMetric reads its value when scraped.
+type funcMetric struct {
+	name, help, typ string
+	f               func() float64
 }
 
 // NewGaugeFunc registers a gauge whose value f returns at scrape time.
 func (r *Registry) NewGaugeFunc(name, help string, f func() float64) {
-	r.add(&funcGauge{name: name, help: help, f: f})
+	r.add(&funcMetric{name: name, help: help, typ: "gauge", f: f})
 }
 
-func (g *funcGauge) write(w io.Writer) {
-	header(w, g.name, g.help, "gauge")
-	fmt.Fprintf(w, "%s %s\n", g.name, num(g.f()))
+// NewCounterFunc registers a counter whose value f returns at scrape time;
+// f must never decrease.
+func (r *Registry) NewCounterFunc(name, help string, f func() float64) {
+	r.add(&funcMetric{name: name, help: help, typ: "counter", f: f})
+}
+
+func (m *funcMetric) write(w io.Writer) {
+	header(w, m.name, m.help, m.typ)
+	fmt.Fprintf(w, "%s %s\n", m.name, num(m.f()))
 }

@@ -12,6 +12,7 @@ func TestExposition(t *testing.T) {
 	r := New()
 	runs := r.NewCounterVec("retentiond_runs_total", "Runs by final status.", "status")
 	remaining := r.NewGauge("retentiond_github_rate_limit_remaining", "Requests left.")
+	r.NewCounterFunc("retentiond_github_requests_total", "Requests.", func() float64 { return 7 })
 	h := r.NewHistogram("retentiond_scan_duration_seconds", "Scan durations.", []float64{1, 10})
 	runs.Add("succeeded", 2)
 	runs.Add(`par"tial`, 1)
@@ -29,6 +30,9 @@ retentiond_runs_total{status="succeeded"} 2
 # HELP retentiond_github_rate_limit_remaining Requests left.
 # TYPE retentiond_github_rate_limit_remaining gauge
 retentiond_github_rate_limit_remaining 4999
+# HELP retentiond_github_requests_total Requests.
+# TYPE retentiond_github_requests_total counter
+retentiond_github_requests_total 7
 # HELP retentiond_scan_duration_seconds Scan durations.
 # TYPE retentiond_scan_duration_seconds histogram
 retentiond_scan_duration_seconds_bucket{le="1"} 1
