@@ -22,7 +22,7 @@ import (
 )
 
 // Token is the simulator's token. Tests grep logs and tables for it.
-const Token = "ghp_testbedTOKENabcdefghijklmnopqrstuvwxyz"
+const Token = "testbed-fake-token-3f9c2a7e51d04b86"
 
 // Epoch is the fake clock's start.
 var Epoch = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
