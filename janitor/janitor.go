@@ -324,25 +324,16 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 
 // resolution maps the DELETE's result to its audit outcome.
 func resolution(err error) store.Resolution {
-	var apiErr *github.APIError
-	hasAPI := errors.As(err, &apiErr)
-	res := store.Resolution{}
-	if hasAPI {
-		res.HTTPStatus = apiErr.Status
-	}
 	switch {
 	case err == nil:
-		res.Outcome, res.HTTPStatus, res.MarkGone = store.OutcomeDeleted, 204, true
+		return store.Resolution{Outcome: store.OutcomeDeleted, HTTPStatus: 204, MarkGone: true}
 	case errors.Is(err, github.ErrNotFound):
 		// Already gone is what we wanted; not a failure.
-		res.Outcome, res.MarkGone = store.OutcomeAlreadyGone, true
-		res.HTTPStatus = 404
-	case errors.Is(err, github.ErrRateLimited):
-		res.Outcome, res.Error = store.OutcomeSkippedRateLimit, err.Error()
-	default:
-		res.Outcome, res.Error = store.OutcomeFailed, err.Error()
+		return store.Resolution{Outcome: store.OutcomeAlreadyGone, HTTPStatus: 404, MarkGone: true}
 	}
-	return res
+	// The DELETE ran to its end whatever happened to the run's context, so
+	// its failure is never "interrupted": check it as if nothing stopped.
+	return checkFailure(context.Background(), err, "")
 }
 
 func levelOf(o store.Outcome) slog.Level {
