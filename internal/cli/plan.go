@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -55,14 +54,20 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	var deletes []janitor.Item
 	var seen int
 	var warnings []string
+	scans, err := a.store.LatestScans(ctx)
+	if err != nil {
+		return err
+	}
+	latest := make(map[string]store.Scan, len(scans))
+	for _, sc := range scans {
+		latest[sc.Repository] = sc
+	}
 	for _, repo := range a.policy.Repositories {
-		sc, err := a.store.LatestScan(ctx, repo, store.ScanKindRepository)
+		sc, scanned := latest[repo]
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case !scanned:
 			warnings = append(warnings, repo+": never scanned; run 'retentiond scan' first")
 			continue
-		case err != nil:
-			return err
 		case sc.Status != store.ScanComplete:
 			warnings = append(warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
 		}
