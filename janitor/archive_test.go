@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/retentiond/retentiond/internal/archive"
+	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/github"
 	"github.com/retentiond/retentiond/internal/githubsim"
 	"github.com/retentiond/retentiond/internal/store"
@@ -350,6 +352,9 @@ func TestShutdownDuringADownloadDeletesNothing(t *testing.T) {
 	w.Sim.OnRequest(func(route string, r *http.Request) {
 		if route == githubsim.RouteBlob {
 			cancel() // SIGTERM while the first archive downloads
+			// Hold the blob until the client gives up, so the download is
+			// cut short whatever the scheduling.
+			<-r.Context().Done()
 		}
 	})
 	dir := t.TempDir()
@@ -375,5 +380,89 @@ func TestShutdownDuringADownloadDeletesNothing(t *testing.T) {
 	}
 	if pending, _ := w.Store.PendingAudit(context.Background()); len(pending) != 0 {
 		t.Errorf("%d rows left pending", len(pending))
+	}
+}
+
+// cancelAfterDownload is the client with a shutdown that begins the moment
+// an archive download has completed: between the archive and the DELETE.
+type cancelAfterDownload struct {
+	*github.Client
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterDownload) DownloadArtifact(ctx context.Context, repo string, id int64, w io.Writer) (github.DownloadResult, error) {
+	res, err := c.Client.DownloadArtifact(ctx, repo, id, w)
+	if err == nil {
+		c.cancel()
+	}
+	return res, err
+}
+
+func TestShutdownAfterADownloadSendsNoDelete(t *testing.T) {
+	t.Parallel()
+	w := archiveWorld(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	gh := cancelAfterDownload{Client: w.Client, cancel: cancel}
+	j := janitor.New(gh, w.Store, janitor.Config{MaxDeletions: 10, Clock: w.Clock, Logger: w.Logger,
+		Archive: janitor.ArchiveConfig{Dir: dir, MaxBytes: 1 << 20}})
+	rep, err := j.Execute(ctx, w.runID, w.items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.Sim.Requests()["DELETE "+githubsim.RouteDelete]; n != 0 {
+		t.Errorf("%d DELETEs sent after the shutdown began", n)
+	}
+	if rep.Interrupted != 3 || rep.Deleted != 0 || !rep.Stopped || rep.Archived != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if n := len(w.Sim.Artifacts("octo/api")); n != 3 {
+		t.Errorf("%d artifacts left, want 3", n)
+	}
+	oldest := w.items[len(w.items)-1].Artifact.ID
+	for id, e := range w.entries(t) {
+		if e.Outcome != store.OutcomeInterrupted {
+			t.Errorf("artifact %d: %s", id, e.Outcome)
+		}
+		// The archive that was completed is recorded where it lies.
+		if want := id == oldest; (e.ArchivePath != "") != want {
+			t.Errorf("artifact %d: archive_path %q", id, e.ArchivePath)
+		}
+	}
+	if got := listFiles(t, dir); len(got) != 1 {
+		t.Errorf("files: %v, want the one complete archive", got)
+	}
+}
+
+// cancelAfterGet is the client with a shutdown that begins the moment
+// apply's re-read of an artifact has answered.
+type cancelAfterGet struct {
+	*github.Client
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterGet) GetArtifact(ctx context.Context, repo string, id int64) (artifact.Artifact, error) {
+	a, err := c.Client.GetArtifact(ctx, repo, id)
+	c.cancel()
+	return a, err
+}
+
+func TestShutdownAfterAReReadSendsNoDelete(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 2, testbed.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	j := janitor.New(cancelAfterGet{Client: w.Client, cancel: cancel}, w.Store,
+		janitor.Config{Verify: true, MaxDeletions: 10, Clock: w.Clock, Logger: w.Logger})
+	rep, err := j.Execute(ctx, w.runID, w.items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.Sim.Requests()["DELETE "+githubsim.RouteDelete]; n != 0 {
+		t.Errorf("%d DELETEs sent after the shutdown began", n)
+	}
+	if rep.Interrupted != 2 || rep.Deleted != 0 || !rep.Stopped {
+		t.Fatalf("report %+v", rep)
 	}
 }

@@ -292,6 +292,14 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 	// The checks run on ctx: until the DELETE is sent nothing is final, so a
 	// shutdown may cut a re-read or a download short.
 	res, proceed := j.prepare(ctx, it, arch)
+	if proceed && ctx.Err() != nil {
+		// A shutdown began while the checks ran (a download can finish
+		// after SIGTERM): no new DELETE may start. A completed archive
+		// stays where it is, and the row says where.
+		res.Outcome = store.OutcomeInterrupted
+		res.Error = joinNotes("stopped before this deletion: "+context.Cause(ctx).Error(), res.Error)
+		proceed = false
+	}
 	// Once sent, the DELETE and its outcome run to the end even if a
 	// shutdown begins: SIGTERM finishes the call in flight.
 	wctx, cancel := detached(ctx)
