@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/retentiond/retentiond/internal/archive"
@@ -44,6 +45,7 @@ type Store interface {
 	InsertPending(ctx context.Context, e store.AuditEntry) (int64, error)
 	ResolveAudit(ctx context.Context, id int64, r store.Resolution) error
 	PendingAudit(ctx context.Context) ([]store.AuditEntry, error)
+	DeletionsSince(ctx context.Context, t time.Time) (int, error)
 }
 
 var (
@@ -63,6 +65,11 @@ type Config struct {
 	DryRun bool
 	// MaxDeletions caps the DELETE calls (or, in dry-run, would-be calls) of one run.
 	MaxDeletions int
+	// MaxDeletionsPerDay caps the deletions of every run in a rolling 24
+	// hours, counted from the audit log, so that retries and restarts
+	// cannot multiply MaxDeletions (MAX_DELETIONS_PER_DAY). 0 means no daily
+	// cap. A dry-run spends what real runs left of it, as a real run would.
+	MaxDeletionsPerDay int
 	// Interval paces DELETE calls; GitHub asks for mutating requests about a second apart.
 	Interval time.Duration
 	// Verify re-reads each artifact before deleting it and deletes it only
@@ -127,12 +134,23 @@ type Report struct {
 	ExpiredNotArchived int
 	// Archived counts archives saved (and ArchivedBytes their size), whether
 	// or not the DELETE that followed succeeded.
-	Archived       int
-	ArchivedBytes  int64
-	BytesReclaimed int64 // deleted + already gone
-	WouldReclaim   int64 // dry-run
-	CapHit         bool
-	RateLimited    bool
+	Archived      int
+	ArchivedBytes int64
+	// BytesReclaimed is the storage freed: the size of the artifacts
+	// deleted or found already gone, except expired ones, whose storage
+	// GitHub had freed already.
+	BytesReclaimed int64
+	// WouldReclaim is, in dry-run, the storage the run would have freed,
+	// counted the same way.
+	WouldReclaim int64
+	// ExpiredListings counts the delete decisions carried out (or, in
+	// dry-run, that would have been) on expired artifacts: listings whose
+	// storage was already freed. Their sizes are in neither byte count.
+	ExpiredListings int
+	CapHit          bool
+	// Cap names the cap that was hit, e.g. "MAX_DELETIONS_PER_RUN=500".
+	Cap         string
+	RateLimited bool
 	// Stopped is set when the context ended the janitor before it finished.
 	Stopped bool
 }
@@ -159,15 +177,37 @@ func (j *Janitor) RecordKeeps(ctx context.Context, runID int64, items []Item) er
 	return nil
 }
 
-// SortOldestFirst orders delete decisions the way they are executed: oldest
-// artifact first (ties by id), so that a cap or a stop always spares the newest.
-func SortOldestFirst(items []Item) {
+// SortForExecution orders delete decisions the way they are executed:
+// artifacts that still hold storage first, then expired listings (whose
+// storage GitHub has freed already, so deleting them saves nothing), and
+// within each, oldest first (ties by id). So the cap is spent on storage
+// before listings, and a cap or a stop always spares the newest.
+func SortForExecution(items []Item, now time.Time) {
 	slices.SortStableFunc(items, func(a, b Item) int {
+		if c := cmp.Compare(b2i(a.Artifact.ExpiredAt(now)), b2i(b.Artifact.ExpiredAt(now))); c != 0 {
+			return c
+		}
 		if c := a.Artifact.CreatedAt.Compare(b.Artifact.CreatedAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Artifact.ID, b.Artifact.ID)
 	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// count adds a carried-out deletion of a to the report's storage figures.
+func (r *Report) count(a *artifact.Artifact, now time.Time, bytes *int64) {
+	if a.ExpiredAt(now) {
+		r.ExpiredListings++
+		return
+	}
+	*bytes += a.SizeInBytes
 }
 
 // Execute carries out delete decisions, oldest first, up to the cap. Every
@@ -179,26 +219,50 @@ func SortOldestFirst(items []Item) {
 func (j *Janitor) Execute(ctx context.Context, runID int64, deletes []Item) (Report, error) {
 	var rep Report
 	rep.Planned = len(deletes)
+	now := j.clock.Now()
 	items := slices.Clone(deletes)
-	SortOldestFirst(items)
-	limit := max(j.cfg.MaxDeletions, 0)
+	SortForExecution(items, now)
+	limit, why, err := j.limit(ctx, now)
+	if err != nil {
+		return rep, err
+	}
 	if len(items) > limit {
-		rep.CapHit = true
+		rep.CapHit, rep.Cap = true, strings.TrimPrefix(why, "over ")
 		over := items[limit:]
 		items = items[:limit]
 		rep.SkippedCap = len(over)
-		if err := j.recordAll(ctx, runID, over, store.OutcomeSkippedCap, fmt.Sprintf("over MAX_DELETIONS_PER_RUN=%d", limit)); err != nil {
+		if err := j.recordAll(ctx, runID, over, store.OutcomeSkippedCap, why); err != nil {
 			return rep, err
 		}
 	}
 	if j.cfg.DryRun {
 		for i := range items {
-			rep.WouldReclaim += items[i].Artifact.SizeInBytes
+			rep.count(&items[i].Artifact, now, &rep.WouldReclaim)
 		}
 		rep.DryRun = len(items)
 		return rep, j.recordAll(ctx, runID, items, store.OutcomeDryRun, "")
 	}
 	return j.deleteAll(ctx, runID, items, rep, j.archiver())
+}
+
+// limit returns how many deletions this Execute may make, and the text that
+// explains the cap to the decisions past it: the smaller of the per-run cap
+// and what the last 24 hours left of the daily one.
+func (j *Janitor) limit(ctx context.Context, now time.Time) (int, string, error) {
+	limit := max(j.cfg.MaxDeletions, 0)
+	why := fmt.Sprintf("over MAX_DELETIONS_PER_RUN=%d", limit)
+	if j.cfg.MaxDeletionsPerDay <= 0 {
+		return limit, why, nil
+	}
+	used, err := j.store.DeletionsSince(ctx, now.Add(-24*time.Hour))
+	if err != nil {
+		return 0, "", fmt.Errorf("counting the deletions of the last 24 hours for MAX_DELETIONS_PER_DAY: %w", err)
+	}
+	if left := max(j.cfg.MaxDeletionsPerDay-used, 0); left < limit {
+		limit = left
+		why = fmt.Sprintf("over MAX_DELETIONS_PER_DAY=%d: %d deletions in the last 24 hours, %d left", j.cfg.MaxDeletionsPerDay, used, left)
+	}
+	return limit, why, nil
 }
 
 // archiver returns the Archiver of one Execute, or nil when archiving is not
@@ -253,10 +317,10 @@ func (j *Janitor) deleteAll(ctx context.Context, runID int64, items []Item, rep 
 		switch res.Outcome {
 		case store.OutcomeDeleted:
 			rep.Deleted++
-			rep.BytesReclaimed += items[i].Artifact.SizeInBytes
+			rep.count(&items[i].Artifact, res.ExecutedAt, &rep.BytesReclaimed)
 		case store.OutcomeAlreadyGone:
 			rep.AlreadyGone++
-			rep.BytesReclaimed += items[i].Artifact.SizeInBytes
+			rep.count(&items[i].Artifact, res.ExecutedAt, &rep.BytesReclaimed)
 		case store.OutcomeFailed:
 			rep.Failed++
 		case store.OutcomeChanged:
@@ -371,6 +435,7 @@ func entry(runID int64, now time.Time, it *Item) store.AuditEntry {
 		Action:            action,
 		Rule:              it.Decision.Rule,
 		Reason:            it.Decision.Reason,
+		Expired:           a.ExpiredAt(now),
 	}
 }
 

@@ -49,7 +49,7 @@ func (j *Janitor) verify(ctx context.Context, it *Item) (store.Resolution, bool)
 			Error: "changed since the review, not deleted: " + strings.Join(diffs, "; "),
 		}, false
 	}
-	it.Artifact.Digest, it.Artifact.Expired = cur.Digest, cur.Expired
+	it.Artifact.Digest, it.Artifact.Expired, it.Artifact.ExpiresAt = cur.Digest, cur.Expired, cur.ExpiresAt
 	return store.Resolution{}, true
 }
 

@@ -253,3 +253,18 @@ func VerifyDigest(digest, sha256Hex string) error {
 	}
 	return nil
 }
+
+// CheckWritable makes sure archives can be written under dir: it creates dir
+// if need be and writes and removes a file there.
+func CheckWritable(dir string) error {
+	if err := os.MkdirAll(dir, DirMode); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".retentiond-write-check-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	err = f.Close()
+	return errors.Join(err, os.Remove(name))
+}

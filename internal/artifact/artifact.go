@@ -35,6 +35,14 @@ type Artifact struct {
 	HeadSHA          string
 }
 
+// ExpiredAt reports whether GitHub has freed the artifact's storage by now:
+// it is flagged expired, or its expires_at has passed (GitHub sets the flag
+// some time after). Only the listing of such an artifact remains, so deleting
+// it frees no storage, and nothing about it is billed any more.
+func (a *Artifact) ExpiredAt(now time.Time) bool {
+	return a.Expired || (!a.ExpiresAt.IsZero() && !now.Before(a.ExpiresAt))
+}
+
 // ErrBadRepository is returned by ParseRepository for anything that is not owner/name.
 var ErrBadRepository = errors.New("repository must be owner/name")
 

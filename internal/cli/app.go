@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
+	"github.com/retentiond/retentiond/internal/archive"
 	"github.com/retentiond/retentiond/internal/config"
 	"github.com/retentiond/retentiond/internal/github"
 	"github.com/retentiond/retentiond/internal/store"
@@ -100,4 +102,34 @@ func openStore(ctx context.Context, url string) (*store.Store, error) {
 
 func (a *app) scanner(e *Env) *scanner.Scanner {
 	return scanner.New(a.gh, a.store, scanner.Options{Concurrency: a.cfg.Scan.Concurrency, Clock: e.Clock, Logger: a.logger})
+}
+
+// checkArchiveDir refuses a run that may delete under a policy with archive
+// rules when ARCHIVE_DIR is not set, or is not writable: the archive is
+// written before its artifact is deleted, so it must land where it lasts.
+// A dry-run archives nothing; it only warns that a real run would refuse.
+func (a *app) checkArchiveDir(ctx context.Context, dryRun bool) error {
+	var rules []string
+	for _, r := range a.policy.Rules {
+		if r.Archive {
+			rules = append(rules, r.Name)
+		}
+	}
+	if len(rules) == 0 {
+		return nil
+	}
+	dir := a.cfg.Archive.Dir
+	if dir == "" {
+		msg := fmt.Sprintf("is required: rule %s archives before deleting (archive: true); set it to a writable directory on a volume that outlives the container (docker run -v /srv/archive:/archive -e ARCHIVE_DIR=/archive ...)",
+			strings.Join(rules, ", "))
+		if dryRun {
+			a.logger.WarnContext(ctx, "ARCHIVE_DIR "+msg+"; this dry-run archives nothing, a real run would refuse to start")
+			return nil
+		}
+		return &config.Error{Var: "ARCHIVE_DIR", Msg: msg}
+	}
+	if err := archive.CheckWritable(dir); err != nil {
+		return &config.Error{Var: "ARCHIVE_DIR", Msg: fmt.Sprintf("%s is not a writable directory (%v); rule %s archives before deleting", dir, err, strings.Join(rules, ", "))}
+	}
+	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
-	"github.com/retentiond/retentiond/janitor"
 )
 
 type applyOpts struct {
@@ -82,19 +81,16 @@ func runApply(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 		return err
 	}
 	defer closeFn()
-	r := runner.New(a.store, a.gh, a.scanner(e), a.policy, runner.Config{
-		MaxDeletions:   a.cfg.Janitor.MaxDeletions,
-		DeleteInterval: a.cfg.Janitor.DeleteInterval,
-		Archive:        janitor.ArchiveConfig{Dir: a.cfg.Archive.Dir, MaxBytes: a.cfg.Archive.MaxBytes},
-		Wait:           !opts.noWait,
-		Clock:          e.Clock,
-		Logger:         a.logger,
-	})
+	// apply always deletes, whatever DRY_RUN says.
+	if err := a.checkArchiveDir(ctx, false); err != nil {
+		return err
+	}
+	r := a.runner(e, nil, !opts.noWait)
 	sum, err := r.Apply(ctx, opts.run, runner.ApplyOptions{
 		OnlyRule: opts.onlyRule, OnlyRepository: opts.onlyRepository, MaxAge: a.cfg.Janitor.ApplyMaxAge,
 	})
 	if errors.Is(err, runner.ErrRefused) || errors.Is(err, runner.ErrBusy) {
-		return fmt.Errorf("%w: %w", err, ErrFailed)
+		return err
 	}
 	if err != nil {
 		return err
@@ -107,7 +103,7 @@ func runApply(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 		return err
 	}
 	if sum.Status != runner.StatusSucceeded {
-		return fmt.Errorf("apply run %d %s: %w", sum.RunID, sum.Status, ErrFailed)
+		return fmt.Errorf("apply run %d %s", sum.RunID, sum.Status)
 	}
 	return nil
 }

@@ -57,10 +57,6 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
-// ErrFailed reports that a command ran but did not fully succeed (a scan
-// failed, a run was partial); the details were already printed.
-var ErrFailed = errors.New("not everything succeeded")
-
 // ExitCode maps an error returned by Run to the process exit status: 0 for
 // success, 2 for usage, configuration and policy errors (nothing was
 // attempted), 1 for everything else.

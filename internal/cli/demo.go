@@ -114,7 +114,7 @@ func runDemo(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	// A partial run is part of the show (the example policy finds more than
 	// one run's cap); only a run that could not be carried out fails the demo.
 	if sum.Status == runner.StatusFailed {
-		return fmt.Errorf("demo run failed: %s: %w", sum.Error, ErrFailed)
+		return fmt.Errorf("demo run failed: %s", sum.Error)
 	}
 	return nil
 }
@@ -149,7 +149,7 @@ func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 	w := e.Stdout
 	queries := []string{
 		"SELECT * FROM run_summary",
-		"SELECT repository, count(*), pg_size_pretty(sum(size_in_bytes)) FROM pending_deletions GROUP BY 1",
+		"SELECT repository, count(*), pg_size_pretty(sum(reclaimable_bytes)) AS reclaimable FROM pending_deletions GROUP BY 1",
 		fmt.Sprintf("SELECT rule, reason FROM audit_log WHERE run_id = %d AND action = 'keep' LIMIT 20", runID),
 	}
 	fmt.Fprintln(w, "\nNext, review it as you would before switching dry-run off:")

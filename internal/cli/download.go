@@ -70,7 +70,7 @@ func runDownload(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 
 	art, err := a.gh.GetArtifact(ctx, repo, id)
 	if errors.Is(err, github.ErrNotFound) {
-		return fmt.Errorf("artifact %d of %s does not exist, or the token cannot see it: %w", id, repo, ErrFailed)
+		return fmt.Errorf("artifact %d of %s does not exist, or the token cannot see it", id, repo)
 	}
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func downloadToStdout(ctx context.Context, e *Env, gh *github.Client, art artifa
 
 func downloadError(art artifact.Artifact, err error) error {
 	if errors.Is(err, github.ErrExpired) {
-		return fmt.Errorf("artifact %d of %s has expired: GitHub no longer serves its archive: %w", art.ID, art.Repository, ErrFailed)
+		return fmt.Errorf("artifact %d of %s has expired: GitHub no longer serves its archive", art.ID, art.Repository)
 	}
 	return err
 }

@@ -82,23 +82,31 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 			}
 		}
 	}
-	janitor.SortOldestFirst(deletes)
+	janitor.SortForExecution(deletes, now)
 
 	limit := a.cfg.Janitor.MaxDeletions
 	t := &report.Table{
 		Header: []string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "AGE", "RULE", "REASON"},
 		Keys:   []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "created_at", "rule", "reason", "over_cap"},
 	}
+	// Bytes count the storage a deletion frees: an expired artifact's was
+	// freed by GitHub already, so it is counted apart, as a listing.
 	var bytes, capBytes int64
+	var expired int
 	for i, it := range deletes {
 		ar := it.Artifact
 		rule := it.Decision.Rule
+		freed := ar.SizeInBytes
+		if ar.ExpiredAt(now) {
+			freed = 0
+			expired++
+		}
 		if i >= limit {
 			rule += " (over cap)"
 		} else {
-			capBytes += ar.SizeInBytes
+			capBytes += freed
 		}
-		bytes += ar.SizeInBytes
+		bytes += freed
 		t.Add([]string{ar.Repository, strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), report.Bytes(ar.SizeInBytes),
 			report.AgeSince(now, ar.CreatedAt), rule, it.Decision.Reason},
 			[]any{ar.Repository, ar.ID, ar.Name, ar.Branch, ar.SizeInBytes, timeOrNil(ar.CreatedAt), it.Decision.Rule, it.Decision.Reason, i >= limit})
@@ -115,7 +123,11 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 		}
 		fmt.Fprintln(e.Stdout)
 	}
-	fmt.Fprintf(e.Stdout, "%d artifacts evaluated; %d would be deleted (%s)", seen, len(deletes), report.Bytes(bytes))
+	fmt.Fprintf(e.Stdout, "%d artifacts evaluated; %d would be deleted (%s of storage", seen, len(deletes), report.Bytes(bytes))
+	if expired > 0 {
+		fmt.Fprintf(e.Stdout, ", and %d expired listings whose storage GitHub already freed", expired)
+	}
+	fmt.Fprint(e.Stdout, ")")
 	if len(deletes) > limit {
 		fmt.Fprintf(e.Stdout, "; one run deletes the oldest %d (%s), MAX_DELETIONS_PER_RUN=%d", limit, report.Bytes(capBytes), limit)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -20,6 +21,11 @@ prints every error with file, line and column and exits 2.`,
 				return usagef("usage: retentiond policy check FILE")
 			}
 			p, err := policy.Load(fs.Arg(1))
+			var pe policy.ErrorList
+			if err != nil && !errors.As(err, &pe) {
+				// A file that cannot be read is a usage error too: exit 2.
+				return usagef("policy check %s: %v", fs.Arg(1), err)
+			}
 			if err != nil {
 				return err
 			}

@@ -43,9 +43,13 @@ delete what it says — or, by default (DRY_RUN=true), only record what would be
 deleted. Every decision is written to the audit log; review it with
 'retentiond audit' or SQL before you pass --dry-run=false.
 
-Exit status: 0 when the run succeeded, 1 when it was partial or failed, 2 for
-usage or configuration errors. If another run holds the lock on the database,
-run waits for it (or, with --no-wait, exits 1 at once).`,
+Exit status, for Jobs and CronJobs: 0 when the run succeeded, including when
+it stopped at MAX_DELETIONS_PER_RUN or MAX_DELETIONS_PER_DAY (normal operation:
+the next run goes on); 1 when it was partial or failed (a repository's scan or
+a deletion failed, a rate limit or a shutdown stopped it); 2 for usage or
+configuration errors. If another run holds the lock on the database, run waits
+for it (or, with --no-wait, exits 1 at once). Run it in a Job with
+backoffLimit: 0: the next scheduled run is the retry.`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &runOpts{}
 			fs.Var(&o.dryRun, "dry-run", "record without deleting (default from DRY_RUN, which defaults to true)")
@@ -67,10 +71,13 @@ run waits for it (or, with --no-wait, exits 1 at once).`,
 			if opts.dryRun.set {
 				a.cfg.Janitor.DryRun = opts.dryRun.v
 			}
+			if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
+				return err
+			}
 			r := a.runner(e, nil, !opts.noWait)
 			sum, err := r.Run(ctx, runner.TriggerManual)
 			if errors.Is(err, runner.ErrBusy) {
-				return fmt.Errorf("%w: %w", err, ErrFailed)
+				return err
 			}
 			if err != nil {
 				return err
@@ -79,7 +86,7 @@ run waits for it (or, with --no-wait, exits 1 at once).`,
 				return err
 			}
 			if sum.Status != runner.StatusSucceeded {
-				return fmt.Errorf("run %d %s: %w", sum.RunID, sum.Status, ErrFailed)
+				return fmt.Errorf("run %d %s", sum.RunID, sum.Status)
 			}
 			return nil
 		},
@@ -87,14 +94,27 @@ run waits for it (or, with --no-wait, exits 1 at once).`,
 }
 
 func (a *app) runner(e *Env, m *runner.Metrics, wait bool) *runner.Runner {
-	return runner.New(a.store, a.gh, a.scanner(e), a.policy, runner.Config{
-		DryRun:         a.cfg.Janitor.DryRun,
-		MaxDeletions:   a.cfg.Janitor.MaxDeletions,
-		DeleteInterval: a.cfg.Janitor.DeleteInterval,
-		Archive:        janitor.ArchiveConfig{Dir: a.cfg.Archive.Dir, MaxBytes: a.cfg.Archive.MaxBytes},
-		Wait:           wait,
-		Clock:          e.Clock,
-		Logger:         a.logger,
-		Metrics:        m,
-	})
+	return runner.New(a.store, a.gh, a.scanner(e), a.policy, a.runnerConfig(e, m, wait))
+}
+
+// runnerConfig is the one place the janitor's settings are taken from the
+// configuration, for runs and applies alike.
+func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
+	perRun, perDay := a.cfg.Janitor.MaxDeletions, a.cfg.Janitor.PerDay()
+	if perDay == 0 {
+		// MAX_DELETIONS_PER_DAY=0 deletes nothing; the janitor's 0 means
+		// no daily cap, so say it with the per-run cap.
+		perRun = 0
+	}
+	return runner.Config{
+		DryRun:             a.cfg.Janitor.DryRun,
+		MaxDeletions:       perRun,
+		MaxDeletionsPerDay: perDay,
+		DeleteInterval:     a.cfg.Janitor.DeleteInterval,
+		Archive:            janitor.ArchiveConfig{Dir: a.cfg.Archive.Dir, MaxBytes: a.cfg.Archive.MaxBytes},
+		Wait:               wait,
+		Clock:              e.Clock,
+		Logger:             a.logger,
+		Metrics:            m,
+	}
 }

@@ -49,7 +49,7 @@ With --run OWNER/REPO RUN_ID, scans only the artifacts of one workflow run
 			res := a.scanner(e).ScanAll(ctx, a.policy.Repositories, nil)
 			printScan(e, res)
 			if res.Failed() > 0 {
-				return fmt.Errorf("%d of %d repository scans failed: %w", res.Failed(), len(res.Repos), ErrFailed)
+				return fmt.Errorf("%d of %d repository scans failed", res.Failed(), len(res.Repos))
 			}
 			return nil
 		},
@@ -76,7 +76,7 @@ func scanRun(ctx context.Context, e *Env, fs *flag.FlagSet) error {
 	rr := a.scanner(e).ScanWorkflowRun(ctx, repo, runID)
 	printScan(e, scanner.Result{Repos: []scanner.RepoResult{rr}})
 	if rr.Err != nil {
-		return fmt.Errorf("%w: %w", rr.Err, ErrFailed)
+		return rr.Err
 	}
 	return nil
 }

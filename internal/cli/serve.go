@@ -38,6 +38,9 @@ is set.`,
 				return err
 			}
 			defer closeFn()
+			if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
+				return err
+			}
 			return a.serve(ctx, e)
 		},
 	})

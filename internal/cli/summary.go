@@ -31,14 +31,19 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 		fmt.Fprintf(w, "  artifacts      %d seen, %d kept, %d to delete\n", r.ArtifactsSeen, r.Kept, r.PlannedDeletions)
 	}
 	if r.DryRun {
-		fmt.Fprintf(w, "  would delete   %d (%s)", r.PlannedDeletions-r.Skipped, report.Bytes(r.WouldReclaim))
+		fmt.Fprintf(w, "  would delete   %d, freeing %s", r.PlannedDeletions-r.Skipped, report.Bytes(r.WouldReclaim))
 	} else {
-		fmt.Fprintf(w, "  deleted        %d, already gone %d, failed %d (%s reclaimed)", r.Deleted, r.AlreadyGone, r.Failed, report.Bytes(r.BytesReclaimed))
+		fmt.Fprintf(w, "  deleted        %d, already gone %d, failed %d, freeing %s", r.Deleted, r.AlreadyGone, r.Failed, report.Bytes(r.BytesReclaimed))
 	}
 	if r.Skipped > 0 {
 		fmt.Fprintf(w, "; %d skipped", r.Skipped)
 	}
 	fmt.Fprintln(w)
+	if r.ExpiredListings > 0 {
+		// Their storage was freed when they expired: deleting them tidies
+		// the listing and saves nothing, so they are not in the figure above.
+		fmt.Fprintf(w, "                 of which %d are expired listings: GitHub already freed their storage\n", r.ExpiredListings)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "  note           %s\n", r.Error)
 	}
@@ -72,8 +77,12 @@ func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
 		t.Header = append(t.Header, "OUTCOME")
 	}
 	for _, en := range entries {
+		size := report.Bytes(en.SizeInBytes)
+		if en.Expired {
+			size += " (expired)" // its storage is freed already
+		}
 		cells := []string{en.Repository, strconv.FormatInt(en.ArtifactID, 10), en.ArtifactName, dash(en.Branch),
-			report.Bytes(en.SizeInBytes), report.Time(en.ArtifactCreatedAt), dash(en.Rule), en.Reason}
+			size, report.Time(en.ArtifactCreatedAt), dash(en.Rule), en.Reason}
 		if withOutcome {
 			o := string(en.Outcome)
 			if en.Error != "" && en.Outcome != store.OutcomeSkippedCap {
@@ -106,7 +115,7 @@ func runsTable(w io.Writer, runs []store.Run, f report.Format) error {
 	t := &report.Table{
 		Header: []string{"RUN", "STARTED", "TRIGGER", "MODE", "STATUS", "SEEN", "TO DELETE", "DELETED", "GONE", "FAILED", "SKIPPED", "RECLAIMED"},
 		Keys: []string{"id", "started_at", "finished_at", "trigger", "dry_run", "status", "artifacts_seen", "planned_deletions",
-			"deleted", "already_gone", "failed", "skipped", "bytes_reclaimed", "would_reclaim", "error"},
+			"deleted", "already_gone", "failed", "skipped", "bytes_reclaimed", "would_reclaim", "expired_listings", "error"},
 	}
 	for _, r := range runs {
 		mode, reclaimed := "delete", report.Bytes(r.BytesReclaimed)
@@ -117,7 +126,7 @@ func runsTable(w io.Writer, runs []store.Run, f report.Format) error {
 			strconv.Itoa(r.ArtifactsSeen), strconv.Itoa(r.PlannedDeletions), strconv.Itoa(r.Deleted),
 			strconv.Itoa(r.AlreadyGone), strconv.Itoa(r.Failed), strconv.Itoa(r.Skipped), reclaimed},
 			[]any{r.ID, r.StartedAt, timeOrNil(r.FinishedAt), r.Trigger, r.DryRun, r.Status, r.ArtifactsSeen, r.PlannedDeletions,
-				r.Deleted, r.AlreadyGone, r.Failed, r.Skipped, r.BytesReclaimed, r.WouldReclaim, r.Error})
+				r.Deleted, r.AlreadyGone, r.Failed, r.Skipped, r.BytesReclaimed, r.WouldReclaim, r.ExpiredListings, r.Error})
 	}
 	return t.Write(w, f)
 }

@@ -41,7 +41,7 @@ type GitHub struct {
 	Token     Secret        `env:"GITHUB_TOKEN" help:"API token (classic PAT with repo scope, fine-grained with Actions read/write, or a GitHub App installation token)."`
 	TokenFile string        `env:"GITHUB_TOKEN_FILE" help:"File holding the token instead of GITHUB_TOKEN (e.g. a mounted secret); surrounding whitespace is ignored."`
 	APIURL    string        `env:"GITHUB_API_URL, default=https://api.github.com" help:"REST API base URL; for GitHub Enterprise Server use https://HOST/api/v3."`
-	MaxWait   time.Duration `env:"GITHUB_MAX_WAIT, default=15m" help:"Longest wait for a primary rate limit to reset; a longer one fails that repository's scan (or stops the janitor)."`
+	MaxWait   time.Duration `env:"GITHUB_MAX_WAIT, default=15m" help:"Longest wait for a primary rate limit to reset (a duration: 90s, 15m, 1h); a longer one fails that repository's scan (or stops the janitor)."`
 }
 
 // Policy says where the retention rules are.
@@ -51,11 +51,22 @@ type Policy struct {
 
 // Janitor governs deletion.
 type Janitor struct {
-	Schedule       string        `env:"SCHEDULE, default=@hourly" help:"When serve runs: a 5-field cron spec or @hourly, @daily, @every 30m, ..."`
-	DryRun         bool          `env:"DRY_RUN, default=true" help:"Record what would be deleted without deleting. Set false to delete."`
-	MaxDeletions   int           `env:"MAX_DELETIONS_PER_RUN, default=500" help:"Cap on DELETE calls per run; decisions past it are recorded as skipped_cap."`
-	DeleteInterval time.Duration `env:"DELETE_INTERVAL, default=1s" help:"Pause between DELETE calls (GitHub asks for mutating requests about a second apart)."`
-	ApplyMaxAge    time.Duration `env:"APPLY_MAX_AGE, default=168h" help:"apply refuses a reviewed dry-run older than this."`
+	Schedule     string `env:"SCHEDULE, default=@hourly" help:"When serve runs: a 5-field cron spec or @hourly, @daily, @every 30m, ..."`
+	DryRun       bool   `env:"DRY_RUN, default=true" help:"Record what would be deleted without deleting. Set false to delete."`
+	MaxDeletions int    `env:"MAX_DELETIONS_PER_RUN, default=500" help:"Cap on DELETE calls per run, oldest first; decisions past it are recorded as skipped_cap."`
+	// MaxDeletionsPerDay is nil when unset: then it is 24 × MaxDeletions
+	// (what the default hourly schedule can do in a day); see PerDay.
+	MaxDeletionsPerDay *int          `env:"MAX_DELETIONS_PER_DAY, noinit" help:"Cap on deletions in any rolling 24 hours, across runs, retries and restarts, counted from the audit log (default 24 × MAX_DELETIONS_PER_RUN)."`
+	DeleteInterval     time.Duration `env:"DELETE_INTERVAL, default=1s" help:"Pause between DELETE calls (GitHub asks for mutating requests about a second apart)."`
+	ApplyMaxAge        time.Duration `env:"APPLY_MAX_AGE, default=7d" help:"apply refuses a reviewed dry-run that started longer ago than this (a duration: 12h, 7d, 2w)."`
+}
+
+// PerDay returns MAX_DELETIONS_PER_DAY, or its default.
+func (j *Janitor) PerDay() int {
+	if j.MaxDeletionsPerDay != nil {
+		return *j.MaxDeletionsPerDay
+	}
+	return 24 * j.MaxDeletions
 }
 
 // Scan governs listing.
@@ -77,8 +88,11 @@ type Log struct {
 
 // Archive governs archive-before-delete.
 type Archive struct {
-	Dir      string `env:"ARCHIVE_DIR, default=archive" help:"Where delete rules with archive: true store downloads, as OWNER/REPO/ID-NAME.zip."`
-	MaxBytes int64  `env:"ARCHIVE_MAX_BYTES, default=10737418240" help:"Most bytes downloaded for archiving in one run (default 10 GiB)."`
+	// Dir has no default on purpose: an archive written to a container's
+	// own filesystem is lost with the container, after its artifact was
+	// deleted. A policy with archive rules needs it set, to a volume.
+	Dir      string `env:"ARCHIVE_DIR" help:"Where delete rules with archive: true store downloads, as OWNER/REPO/ID-NAME.zip; required (and must be writable) when the policy archives, on a volume that outlives the container."`
+	MaxBytes int64  `env:"ARCHIVE_MAX_BYTES, default=10GiB" unit:"size" help:"Most bytes downloaded for archiving in one run (a size: 500MB, 10GiB; or a number of bytes)."`
 }
 
 // Error is a bad setting: which variable, and what it accepts.
@@ -135,6 +149,9 @@ func (c *Config) Validate() error {
 	if c.Janitor.MaxDeletions < 0 {
 		bad("MAX_DELETIONS_PER_RUN", fmt.Sprintf("%d is negative; accepted: 0 (delete nothing) or more", c.Janitor.MaxDeletions))
 	}
+	if n := c.Janitor.MaxDeletionsPerDay; n != nil && *n < 0 {
+		bad("MAX_DELETIONS_PER_DAY", fmt.Sprintf("%d is negative; accepted: 0 (delete nothing) or more", *n))
+	}
 	if c.Janitor.DeleteInterval < 0 {
 		bad("DELETE_INTERVAL", "must not be negative")
 	}
@@ -160,8 +177,16 @@ func (c *Config) Validate() error {
 	default:
 		bad("LOG_FORMAT", fmt.Sprintf("%q is not a format; accepted: auto, text, json", c.Log.Format))
 	}
-	if !strings.HasPrefix(c.GitHub.APIURL, "https://") && !strings.HasPrefix(c.GitHub.APIURL, "http://") {
-		bad("GITHUB_API_URL", fmt.Sprintf("%q is not an http(s) URL", c.GitHub.APIURL))
+	if msg := checkAPIURL(c.GitHub.APIURL); msg != "" {
+		bad("GITHUB_API_URL", msg)
+	}
+	if msg := checkListenAddr(c.Server.Addr); msg != "" {
+		bad("HTTP_ADDR", msg)
+	}
+	if c.Database.URL != "" {
+		if msg := checkDatabaseURL(c.Database.URL); msg != "" {
+			bad("DATABASE_URL", msg)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		Scan:    Scan{Concurrency: 4},
 		Server:  Server{Addr: ":8080"},
 		Log:     Log{Level: "info", Format: "auto"},
-		Archive: Archive{Dir: "archive", MaxBytes: 10 << 30},
+		Archive: Archive{MaxBytes: 10 << 30},
 	}
 	if diff := cmp.Diff(want, *c); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -62,6 +62,20 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"level", "LOG_LEVEL", "loud", `LOG_LEVEL: "loud" is not a level; accepted: debug, info, warn, error`},
 		{"format", "LOG_FORMAT", "xml", `LOG_FORMAT: "xml" is not a format; accepted: auto, text, json`},
 		{"api url", "GITHUB_API_URL", "api.github.com", `GITHUB_API_URL: "api.github.com" is not an http(s) URL`},
+		{"api url without host", "GITHUB_API_URL", "https://", `GITHUB_API_URL: "https://" has no host`},
+		{"api url with query", "GITHUB_API_URL", "https://api.github.com/?x=1", `has a query, fragment or user`},
+		{"listen address without host part", "HTTP_ADDR", "8080", `HTTP_ADDR: "8080" is not host:port; accepted: host:port, like ":8080"`},
+		{"listen port", "HTTP_ADDR", ":http-alt", `HTTP_ADDR: ":http-alt": port "http-alt" is not a number`},
+		{"database url", "DATABASE_URL", "postgres://app:s3cret-pw@db:notaport/x", `DATABASE_URL: not a PostgreSQL connection string`},
+		{"database keyword/value", "DATABASE_URL", "host=db password=s3cret-pw port=what", `DATABASE_URL: not a PostgreSQL connection string`},
+		{"negative daily cap", "MAX_DELETIONS_PER_DAY", "-5", "MAX_DELETIONS_PER_DAY: -5 is negative"},
+		{"daily cap", "MAX_DELETIONS_PER_DAY", "many", `MAX_DELETIONS_PER_DAY: "many" is not a whole number`},
+		{"duration with spaces", "APPLY_MAX_AGE", "7 days", `APPLY_MAX_AGE: "7 days" is not a duration`},
+		{"duration with a sign", "DELETE_INTERVAL", "-1s", `DELETE_INTERVAL: "-1s" is not a duration`},
+		{"months", "APPLY_MAX_AGE", "6mo", `APPLY_MAX_AGE: "6mo" is not a duration`},
+		{"zero apply age", "APPLY_MAX_AGE", "0s", "APPLY_MAX_AGE: must be positive"},
+		{"size unit case", "ARCHIVE_MAX_BYTES", "10gb", `ARCHIVE_MAX_BYTES: "10gb" is not a size`},
+		{"size", "ARCHIVE_MAX_BYTES", "lots", `ARCHIVE_MAX_BYTES: "lots" is not a size`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +90,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 			var ce *Error
 			if !errors.As(err, &ce) || ce.Var != tt.key {
 				t.Errorf("error %v is not a *config.Error for %s", err, tt.key)
+			}
+			if strings.Contains(err.Error(), "s3cret-pw") {
+				t.Errorf("error %q repeats the password", err)
 			}
 		})
 	}
@@ -92,6 +109,39 @@ func TestGoodValues(t *testing.T) {
 	}
 	if c.Janitor.DryRun || c.Janitor.Schedule != "*/10 * * * *" || c.Scan.Concurrency != 8 || c.Janitor.MaxDeletions != 0 {
 		t.Errorf("values not applied: %+v", c)
+	}
+}
+
+// TestUnitsAreThePolicys: durations and sizes take the policy's units, so
+// APPLY_MAX_AGE=7d and ARCHIVE_MAX_BYTES=10GiB mean what they say there.
+func TestUnitsAreThePolicys(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env     map[string]string
+		age     time.Duration
+		bytes   int64
+		wait    time.Duration
+		perDay  int
+		comment string
+	}{
+		{map[string]string{}, 7 * 24 * time.Hour, 10 << 30, 15 * time.Minute, 24 * 500, "defaults"},
+		{map[string]string{"APPLY_MAX_AGE": "7d", "ARCHIVE_MAX_BYTES": "10GiB", "GITHUB_MAX_WAIT": "1h30m"}, 7 * 24 * time.Hour, 10 << 30, 90 * time.Minute, 24 * 500, "policy units"},
+		{map[string]string{"APPLY_MAX_AGE": "2w", "ARCHIVE_MAX_BYTES": "500MB", "GITHUB_MAX_WAIT": "0"}, 14 * 24 * time.Hour, 500_000_000, 0, 24 * 500, "weeks, decimal megabytes, zero"},
+		{map[string]string{"APPLY_MAX_AGE": "36h", "ARCHIVE_MAX_BYTES": "12345", "MAX_DELETIONS_PER_RUN": "10"}, 36 * time.Hour, 12345, 15 * time.Minute, 240, "Go units, bare bytes, derived daily cap"},
+		{map[string]string{"MAX_DELETIONS_PER_DAY": "0", "ARCHIVE_MAX_BYTES": "1.5GiB"}, 7 * 24 * time.Hour, 3 << 29, 15 * time.Minute, 0, "daily cap set to 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.comment, func(t *testing.T) {
+			t.Parallel()
+			c, err := load(t, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Janitor.ApplyMaxAge != tt.age || c.Archive.MaxBytes != tt.bytes || c.GitHub.MaxWait != tt.wait || c.Janitor.PerDay() != tt.perDay {
+				t.Errorf("APPLY_MAX_AGE %s, ARCHIVE_MAX_BYTES %d, GITHUB_MAX_WAIT %s, per day %d; want %s, %d, %s, %d",
+					c.Janitor.ApplyMaxAge, c.Archive.MaxBytes, c.GitHub.MaxWait, c.Janitor.PerDay(), tt.age, tt.bytes, tt.wait, tt.perDay)
+			}
+		})
 	}
 }
 

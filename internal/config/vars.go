@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/retentiond/retentiond/policy"
 )
 
 // Var describes one environment variable, for help output and validation.
@@ -15,6 +17,7 @@ type Var struct {
 	Default string
 	Help    string
 	kind    reflect.Type
+	size    bool // a size in the policy's units (unit:"size")
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
@@ -35,7 +38,7 @@ func Vars() []Var {
 				continue
 			}
 			name, opts, _ := strings.Cut(tag, ",")
-			v := Var{Name: name, Help: f.Tag.Get("help"), kind: f.Type}
+			v := Var{Name: name, Help: f.Tag.Get("help"), kind: f.Type, size: f.Tag.Get("unit") == "size"}
 			for _, o := range strings.Split(opts, ",") {
 				if d, ok := strings.CutPrefix(strings.TrimSpace(o), "default="); ok {
 					v.Default = d
@@ -64,16 +67,35 @@ func checkValue(_ context.Context, key, _, _, value string) (string, bool, error
 		return value, false, nil
 	}
 	value = strings.TrimSpace(value)
+	kind := v.kind
+	if kind.Kind() == reflect.Pointer {
+		kind = kind.Elem()
+	}
 	switch {
-	case v.kind == durationType:
-		if _, err := time.ParseDuration(value); err != nil {
-			return "", true, &Error{Var: key, Msg: fmt.Sprintf("%q is not a duration; accepted: Go durations like 90s, 15m, 1h30m", value)}
+	case kind == durationType:
+		// The policy's grammar, so that 7d means the same here as there;
+		// handed on to go-envconfig in Go's.
+		d, err := policy.ParseDuration(value)
+		if err != nil {
+			return "", true, &Error{Var: key, Msg: fmt.Sprintf("%q is not a duration (%v); accepted: 90s, 15m, 1h30m, 36h, 7d, 2w", value, err)}
 		}
-	case v.kind.Kind() == reflect.Bool:
+		return d.String(), true, nil
+	case v.size:
+		// A plain number of bytes is still accepted: it was the only form
+		// before sizes took the policy's units.
+		if _, err := strconv.ParseInt(value, 10, 64); err == nil {
+			return value, true, nil
+		}
+		n, err := policy.ParseSize(value)
+		if err != nil {
+			return "", true, &Error{Var: key, Msg: fmt.Sprintf("%q is not a size (%v); accepted: 500MB, 10GiB, 1TB, or a number of bytes", value, err)}
+		}
+		return strconv.FormatInt(n, 10), true, nil
+	case kind.Kind() == reflect.Bool:
 		if _, err := strconv.ParseBool(value); err != nil {
 			return "", true, &Error{Var: key, Msg: fmt.Sprintf("%q is not a boolean; accepted: true, false (or 1, 0)", value)}
 		}
-	case v.kind.Kind() == reflect.Int, v.kind.Kind() == reflect.Int64:
+	case kind.Kind() == reflect.Int, kind.Kind() == reflect.Int64:
 		if _, err := strconv.ParseInt(value, 10, 64); err != nil {
 			return "", true, &Error{Var: key, Msg: fmt.Sprintf("%q is not a whole number", value)}
 		}

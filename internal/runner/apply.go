@@ -54,7 +54,7 @@ type ApplyOptions struct {
 // other errors are for runs that could not be carried out or recorded.
 func (r *Runner) Apply(ctx context.Context, reviewedID int64, opts ApplyOptions) (Summary, error) {
 	j := janitor.New(r.gh, r.store, janitor.Config{
-		MaxDeletions: r.cfg.MaxDeletions, Interval: r.cfg.DeleteInterval, Verify: true,
+		MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay, Interval: r.cfg.DeleteInterval, Verify: true,
 		Archive: r.cfg.Archive, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
 	})
 	unlock, reconciled, err := r.prepare(ctx, j)
@@ -147,6 +147,8 @@ func (r *Runner) reviewedItems(ctx context.Context, reviewedID int64, opts Apply
 			Artifact: artifact.Artifact{
 				ID: e.ArtifactID, Repository: e.Repository, Name: e.ArtifactName, SizeInBytes: e.SizeInBytes,
 				CreatedAt: e.ArtifactCreatedAt, Branch: e.Branch, HeadSHA: e.HeadSHA,
+				// Orders the execution until the re-read says what it is now.
+				Expired: e.Expired,
 			},
 			Decision: policy.Decision{
 				Action: policy.Delete, Rule: e.Rule, Reason: e.Reason,

@@ -447,7 +447,7 @@ func TestApplyRespectsTheCapAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Janitor.Deleted != 4 || first.Janitor.SkippedCap != 2 || first.Status != runner.StatusPartial || !strings.Contains(first.Error, "MAX_DELETIONS_PER_RUN=4") {
+	if first.Janitor.Deleted != 4 || first.Janitor.SkippedCap != 2 || first.Status != runner.StatusSucceeded || !strings.Contains(first.Error, "MAX_DELETIONS_PER_RUN=4") {
 		t.Fatalf("first apply %+v", first)
 	}
 	second, err := r.Apply(ctx, reviewed, runner.ApplyOptions{})

@@ -44,9 +44,12 @@ var ErrBusy = errors.New("another retentiond run is in progress on this database
 
 // Config tunes a Runner.
 type Config struct {
-	DryRun         bool
-	MaxDeletions   int
-	DeleteInterval time.Duration
+	DryRun       bool
+	MaxDeletions int
+	// MaxDeletionsPerDay caps deletions over a rolling 24 hours across runs
+	// (MAX_DELETIONS_PER_DAY); 0 means none.
+	MaxDeletionsPerDay int
+	DeleteInterval     time.Duration
 	// Archive is where delete rules with archive: true download to, and the
 	// budget of each run (ARCHIVE_DIR, ARCHIVE_MAX_BYTES).
 	Archive janitor.ArchiveConfig
@@ -97,8 +100,8 @@ type Summary struct {
 
 func (r *Runner) janitor() *janitor.Janitor {
 	return janitor.New(r.gh, r.store, janitor.Config{
-		DryRun: r.cfg.DryRun, MaxDeletions: r.cfg.MaxDeletions, Interval: r.cfg.DeleteInterval,
-		Archive: r.cfg.Archive, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
+		DryRun: r.cfg.DryRun, MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay,
+		Interval: r.cfg.DeleteInterval, Archive: r.cfg.Archive, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
 	})
 }
 
@@ -229,6 +232,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 		slog.Int("changed", jr.Changed), slog.Int("expired_not_archived", jr.ExpiredNotArchived),
 		slog.Int("skipped", jr.Skipped()), slog.Int("archived", jr.Archived),
 		slog.Int64("would_reclaim", jr.WouldReclaim), slog.Int64("bytes_reclaimed", jr.BytesReclaimed),
+		slog.Int("expired_listings", jr.ExpiredListings), slog.Bool("cap_hit", jr.CapHit),
 		slog.Duration("duration", sum.FinishedAt.Sub(sum.StartedAt)), slog.String("error", sum.Error))
 	return nil
 }
@@ -288,7 +292,11 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 	return err
 }
 
-// conclude sets the run's status and error text.
+// conclude sets the run's status and error text. Reaching a deletion cap
+// is normal operation, not a failure: the run is still succeeded (cap_hit
+// and the text say it), so a Job that retries failed runs does not retry it
+// and spend the cap again. What makes a run partial is work that did not
+// happen or went wrong.
 func (r *Runner) conclude(sum *Summary, runErr error) {
 	var why []string
 	if runErr != nil {
@@ -300,9 +308,6 @@ func (r *Runner) conclude(sum *Summary, runErr error) {
 		}
 	}
 	jr := sum.Janitor
-	if jr.CapHit {
-		why = append(why, fmt.Sprintf("deletion cap reached (MAX_DELETIONS_PER_RUN=%d): %d decisions skipped", r.cfg.MaxDeletions, jr.SkippedCap))
-	}
 	if jr.RateLimited {
 		why = append(why, fmt.Sprintf("stopped at a GitHub rate limit: %d decisions skipped", jr.SkippedRateLimit))
 	}
@@ -318,11 +323,15 @@ func (r *Runner) conclude(sum *Summary, runErr error) {
 	if jr.ExpiredNotArchived > 0 {
 		why = append(why, fmt.Sprintf("%d artifact(s) kept because their archive expired and their rule requires one", jr.ExpiredNotArchived))
 	}
+	problems := len(why)
+	if jr.CapHit {
+		why = append(why, fmt.Sprintf("deletion cap reached (%s): %d decisions skipped, left for the next run", jr.Cap, jr.SkippedCap))
+	}
 	sum.Error = strings.Join(why, "; ")
 	switch {
 	case runErr != nil, len(sum.Scan.Repos) > 0 && sum.Scan.Failed() == len(sum.Scan.Repos):
 		sum.Status = StatusFailed
-	case len(why) > 0:
+	case problems > 0:
 		sum.Status = StatusPartial
 	default:
 		sum.Status = StatusSucceeded
@@ -347,6 +356,7 @@ func totals(sum *Summary) store.RunTotals {
 		CapHit:              jr.CapHit,
 		BytesReclaimed:      jr.BytesReclaimed,
 		WouldReclaim:        jr.WouldReclaim,
+		ExpiredListings:     jr.ExpiredListings,
 		Error:               sum.Error,
 	}
 }

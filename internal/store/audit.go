@@ -61,6 +61,10 @@ type AuditEntry struct {
 	ArchivePath       string
 	ArchiveBytes      int64
 	ArchiveSHA256     string
+	// Expired: when the decision was made, GitHub had already freed the
+	// artifact's storage; only its listing remained (see
+	// artifact.ExpiredAt). Rows written before migration 0004 read false.
+	Expired bool
 }
 
 // Resolution is the outcome of a pending deletion.
@@ -83,14 +87,14 @@ var ErrNotPending = errors.New("audit row is not pending")
 var auditColumns = []string{
 	"run_id", "recorded_at", "repository", "artifact_id", "artifact_name", "size_in_bytes", "branch", "head_sha",
 	"artifact_created_at", "action", "rule", "reason", "outcome", "http_status", "error", "executed_at",
-	"archive_path", "archive_bytes", "archive_sha256",
+	"archive_path", "archive_bytes", "archive_sha256", "expired",
 }
 
 func auditRow(e *AuditEntry) []any {
 	return []any{
 		e.RunID, e.RecordedAt, e.Repository, e.ArtifactID, e.ArtifactName, e.SizeInBytes, nullString(e.Branch), nullString(e.HeadSHA),
 		nullTime(e.ArtifactCreatedAt), string(e.Action), e.Rule, e.Reason, string(e.Outcome), nullInt(int64(e.HTTPStatus)), nullString(e.Error), nullTime(e.ExecutedAt),
-		nullString(e.ArchivePath), nullInt(e.ArchiveBytes), nullString(e.ArchiveSHA256),
+		nullString(e.ArchivePath), nullInt(e.ArchiveBytes), nullString(e.ArchiveSHA256), e.Expired,
 	}
 }
 
@@ -158,6 +162,23 @@ func (s *Store) ResolveAudit(ctx context.Context, id int64, r Resolution) error 
 	})
 }
 
+// DeletionsSince counts the deletions attempted since t, for
+// MAX_DELETIONS_PER_DAY: the delete decisions of real runs that got as far
+// as their recorded intent and may have sent a DELETE (deleted, already
+// gone, failed, or still pending). It counts rather too many than too few:
+// a failure before the DELETE counts too.
+func (s *Store) DeletionsSince(ctx context.Context, t time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM audit_log WHERE action = 'delete' AND executed_at IS NOT NULL AND executed_at >= $1
+		          AND outcome IN ('deleted', 'already_gone', 'failed'))
+		     + (SELECT count(*) FROM audit_log WHERE outcome = 'pending')`, t).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: counting the deletions since %s: %w", t.UTC().Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
 // PendingAudit returns every audit row still pending, oldest first.
 func (s *Store) PendingAudit(ctx context.Context) ([]AuditEntry, error) {
 	return s.auditQuery(ctx, `WHERE outcome = 'pending' ORDER BY id`)
@@ -171,8 +192,9 @@ type AuditFilter struct {
 	Rule       string
 	Action     Action
 	Limit      int
-	// LargestFirst orders by size_in_bytes, largest first, instead of by
-	// the artifact's creation time, oldest first.
+	// LargestFirst orders by the storage a deletion frees, largest first
+	// (size_in_bytes, with expired artifacts, which free nothing, last),
+	// instead of by the artifact's creation time, oldest first.
 	LargestFirst bool
 }
 
@@ -201,7 +223,7 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	}
 	q := where + " ORDER BY artifact_created_at NULLS LAST, artifact_id, id"
 	if f.LargestFirst {
-		q = where + " ORDER BY size_in_bytes DESC, artifact_id, id"
+		q = where + " ORDER BY coalesce(expired, false), size_in_bytes DESC, artifact_id, id"
 	}
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
@@ -247,10 +269,11 @@ func (s *Store) auditQuery(ctx context.Context, tail string, args ...any) ([]Aud
 		var created, executed pgtype.Timestamptz
 		var httpStatus pgtype.Int4
 		var archiveBytes pgtype.Int8
+		var expired pgtype.Bool
 		var action, outcome string
 		if err := rows.Scan(&e.ID, &e.RunID, &e.RecordedAt, &e.Repository, &e.ArtifactID, &e.ArtifactName, &e.SizeInBytes,
 			&branch, &headSHA, &created, &action, &e.Rule, &e.Reason, &outcome, &httpStatus, &errText, &executed,
-			&archivePath, &archiveBytes, &archiveSHA); err != nil {
+			&archivePath, &archiveBytes, &archiveSHA, &expired); err != nil {
 			return nil, fmt.Errorf("store: reading the audit log: %w", err)
 		}
 		e.RecordedAt = e.RecordedAt.UTC()
@@ -258,6 +281,7 @@ func (s *Store) auditQuery(ctx context.Context, tail string, args ...any) ([]Aud
 		e.ArtifactCreatedAt, e.ExecutedAt = timeOf(created), timeOf(executed)
 		e.Action, e.Outcome, e.HTTPStatus = Action(action), Outcome(outcome), int(httpStatus.Int32)
 		e.ArchivePath, e.ArchiveBytes, e.ArchiveSHA256 = archivePath.String, archiveBytes.Int64, archiveSHA.String
+		e.Expired = expired.Bool
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

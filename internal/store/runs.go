@@ -37,7 +37,10 @@ type RunTotals struct {
 	CapHit              bool
 	BytesReclaimed      int64
 	WouldReclaim        int64
-	Error               string
+	// ExpiredListings counts expired artifacts deleted (or, in dry-run,
+	// that would have been); their sizes are in neither byte count.
+	ExpiredListings int
+	Error           string
 }
 
 // Run is one row of runs. FinishedAt is zero while it is running.
@@ -71,11 +74,12 @@ func (s *Store) FinishRun(ctx context.Context, id int64, t RunTotals) error {
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE runs SET finished_at = $2, status = $3, repositories_scanned = $4, repositories_failed = $5,
 			artifacts_seen = $6, kept = $7, planned_deletions = $8, deleted = $9, already_gone = $10,
-			failed = $11, skipped = $12, cap_hit = $13, bytes_reclaimed = $14, would_reclaim = $15, error = $16
+			failed = $11, skipped = $12, cap_hit = $13, bytes_reclaimed = $14, would_reclaim = $15, error = $16,
+			expired_listings = $17
 		WHERE id = $1 AND status = 'running'`,
 		id, t.FinishedAt, t.Status, t.RepositoriesScanned, t.RepositoriesFailed, t.ArtifactsSeen, t.Kept,
 		t.PlannedDeletions, t.Deleted, t.AlreadyGone, t.Failed, t.Skipped, t.CapHit, t.BytesReclaimed,
-		t.WouldReclaim, nullString(t.Error))
+		t.WouldReclaim, nullString(t.Error), t.ExpiredListings)
 	if err != nil {
 		return fmt.Errorf("store: finishing run %d: %w", id, err)
 	}
@@ -98,7 +102,7 @@ func (s *Store) AbandonRuns(ctx context.Context, at time.Time) (int, error) {
 
 const runColumns = `id, started_at, trigger, dry_run, policy_file, policy_sha256, max_deletions, reviewed_run_id,
 	finished_at, status, repositories_scanned, repositories_failed, artifacts_seen, kept, planned_deletions,
-	deleted, already_gone, failed, skipped, cap_hit, bytes_reclaimed, would_reclaim, error`
+	deleted, already_gone, failed, skipped, cap_hit, bytes_reclaimed, would_reclaim, error, expired_listings`
 
 func scanRun(row pgx.Row) (Run, error) {
 	var r Run
@@ -107,7 +111,7 @@ func scanRun(row pgx.Row) (Run, error) {
 	var errText pgtype.Text
 	err := row.Scan(&r.ID, &r.StartedAt, &r.Trigger, &r.DryRun, &r.PolicyFile, &r.PolicySHA256, &r.MaxDeletions, &reviewed,
 		&finished, &r.Status, &r.RepositoriesScanned, &r.RepositoriesFailed, &r.ArtifactsSeen, &r.Kept, &r.PlannedDeletions,
-		&r.Deleted, &r.AlreadyGone, &r.Failed, &r.Skipped, &r.CapHit, &r.BytesReclaimed, &r.WouldReclaim, &errText)
+		&r.Deleted, &r.AlreadyGone, &r.Failed, &r.Skipped, &r.CapHit, &r.BytesReclaimed, &r.WouldReclaim, &errText, &r.ExpiredListings)
 	r.StartedAt = r.StartedAt.UTC()
 	r.ReviewedRunID, r.FinishedAt, r.Error = reviewed.Int64, timeOf(finished), errText.String
 	return r, err
