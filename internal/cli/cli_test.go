@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,12 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/cli"
 	"github.com/retentiond/retentiond/internal/githubsim"
 	"github.com/retentiond/retentiond/internal/pgtest"
+	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/internal/testbed"
 )
 
@@ -309,17 +312,62 @@ func TestRunPlanAudit(t *testing.T) {
 	}
 }
 
+// TestDemoWithDatabaseURL: with DATABASE_URL set, the demo creates a
+// database of its own on that server and writes nothing into the one
+// DATABASE_URL names, which may be a real, append-only audit log.
 func TestDemoWithDatabaseURL(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	r := runWith(t, map[string]string{"DATABASE_URL": url, "LOG_FORMAT": "json"}, nil, "demo")
+	name := fmt.Sprintf("retentiond_test_demo_%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, pgtest.AdminURL())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Error(err)
+		}
+	})
+	r := runWith(t, map[string]string{"DATABASE_URL": url, "LOG_FORMAT": "json"}, nil, "demo", "--database", name)
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d %v\n%s\n%s", r.code, r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "pending_deletions"} {
+	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "pending_deletions", "/" + name} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	count := func(dbURL string) int {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM runs").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(url); n != 0 {
+		t.Errorf("the demo wrote %d runs into DATABASE_URL's own database", n)
+	}
+	demoURL, err := store.WithDatabase(url, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(demoURL); n != 1 {
+		t.Errorf("the demo's database holds %d runs, want 1", n)
+	}
+	// DATABASE_URL naming the demo's own database is refused: the demo
+	// would drop it.
+	r = runWith(t, map[string]string{"DATABASE_URL": demoURL}, nil, "demo", "--database", name)
+	if r.code != 2 || !strings.Contains(r.err.Error(), "DATABASE_URL: names the database "+name) {
+		t.Errorf("DATABASE_URL naming the demo database: exit %d %v", r.code, r.err)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 type demoOpts struct {
 	policyFile string
+	database   string
 }
 
 // demoDatabase is the database demo creates afresh when DATABASE_URL is unset.
@@ -37,15 +38,20 @@ func init() {
 		summary: "Run once, in dry-run, against a built-in GitHub simulator, then show the audit report",
 		help: `Starts the built-in GitHub simulator seeded with a realistic organisation
 (5 repositories, 3,000 artifacts over four months, several branches and
-names, a few multi-GB images), uses DATABASE_URL or else a local PostgreSQL
-(127.0.0.1:5432 if it answers, where it creates the database retentiond_demo
-afresh; otherwise a throwaway server started from the installed PostgreSQL
+names, a few multi-GB images), creates the database retentiond_demo afresh
+on a PostgreSQL server (DATABASE_URL's server, or 127.0.0.1:5432 if it
+answers, or else a throwaway server started from the installed PostgreSQL
 binaries and stopped at exit), runs once in dry-run with the embedded
 policies.example.yaml, and prints the run summary, the largest would-delete
-items and the SQL to look further. Nothing is sent to GitHub.`,
+items and the SQL to look further. Nothing is sent to GitHub.
+
+The demo never writes into the database DATABASE_URL names: it only uses
+that server (and needs the CREATEDB privilege there) for a database of its
+own, which it drops and recreates each time.`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &demoOpts{}
 			fs.StringVar(&o.policyFile, "policy", "", "policy file to use instead of the embedded policies.example.yaml")
+			fs.StringVar(&o.database, "database", demoDatabase, "name of the database the demo creates afresh on the server (dropped first if it exists)")
 			return o
 		},
 		vars: []string{"DATABASE_URL", "MAX_DELETIONS_PER_RUN", "LOG_LEVEL", "LOG_FORMAT"},
@@ -79,7 +85,10 @@ func runDemo(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	defer srv.Close()
 	simURL := "http://" + ln.Addr().String()
 
-	dbURL, throwaway, stop, err := demoDatabaseURL(ctx, cfg, logger)
+	if !validIdentifier(opts.database) {
+		return usagef("--database %q: a plain name of letters, digits and _ (at most 63)", opts.database)
+	}
+	dbURL, throwaway, stop, err := demoDatabaseURL(ctx, cfg, logger, opts.database)
 	if err != nil {
 		return err
 	}
@@ -126,23 +135,48 @@ func demoPolicy(file string) (*policy.Policy, error) {
 	return policy.ParseFile("policies.example.yaml (embedded)", retentiond.ExamplePolicy)
 }
 
-// demoDatabaseURL returns DATABASE_URL when set, else a fresh retentiond_demo
-// database on a local server, starting a throwaway one when none answers.
-func demoDatabaseURL(ctx context.Context, cfg *config.Config, logger *slog.Logger) (url string, throwaway bool, stop func() error, err error) {
+// demoDatabaseURL creates database name afresh and returns its URL: on
+// DATABASE_URL's server when it is set — never in the database it names,
+// which may be a real audit log (append-only: a fake run there could not be
+// removed) — else on a local server, starting a throwaway one when none
+// answers.
+func demoDatabaseURL(ctx context.Context, cfg *config.Config, logger *slog.Logger, name string) (url string, throwaway bool, stop func() error, err error) {
 	noop := func() error { return nil }
 	if cfg.Database.URL != "" {
-		return cfg.Database.URL.Reveal(), false, noop, nil
+		admin := cfg.Database.URL.Reveal()
+		if store.DatabaseName(admin) == name {
+			return "", false, nil, &config.Error{Var: "DATABASE_URL", Msg: fmt.Sprintf(
+				"names the database %s, which the demo drops and recreates for itself; point DATABASE_URL at another database on that server (e.g. postgres), or pass demo --database OTHER", name)}
+		}
+		url, err := store.RecreateDatabase(ctx, admin, name)
+		if err != nil {
+			return "", false, nil, fmt.Errorf("creating the demo's own database %s on the DATABASE_URL server (it needs the CREATEDB privilege; unset DATABASE_URL to use a local server instead): %w", name, err)
+		}
+		return url, false, noop, nil
 	}
 	admin, stop, err := pglocal.Ensure(ctx, logger, pglocal.WithLookupEnv(func(string) (string, bool) { return "", false }))
 	if err != nil {
-		return "", false, nil, fmt.Errorf("finding a PostgreSQL for the demo (set DATABASE_URL to use your own): %w", err)
+		return "", false, nil, fmt.Errorf("finding a PostgreSQL for the demo (set DATABASE_URL to use your own server): %w", err)
 	}
 	throwaway = admin != pglocal.DefaultURL
-	url, err = store.RecreateDatabase(ctx, admin, demoDatabase)
+	url, err = store.RecreateDatabase(ctx, admin, name)
 	if err != nil {
 		return "", false, nil, errors.Join(err, stop())
 	}
 	return url, throwaway, stop, nil
+}
+
+// validIdentifier accepts the plain names a database is given here.
+func validIdentifier(s string) bool {
+	if s == "" || len(s) > 63 || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
@@ -155,8 +189,8 @@ func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 	fmt.Fprintln(w, "\nNext, review it as you would before switching dry-run off:")
 	if throwaway {
 		// The server stops with the demo, so a psql line would point nowhere.
-		fmt.Fprintln(w, "  (this demo used a throwaway PostgreSQL that stops now; to keep the data, run it as")
-		fmt.Fprintln(w, "   DATABASE_URL=postgres://... retentiond demo) and then, in psql:")
+		fmt.Fprintln(w, "  (this demo used a throwaway PostgreSQL that stops now; to keep the data, run it with")
+		fmt.Fprintln(w, "   DATABASE_URL=postgres://USER@HOST/postgres: it creates its own retentiond_demo there) and then, in psql:")
 		for _, q := range queries {
 			fmt.Fprintf(w, "  %s;\n", q)
 		}

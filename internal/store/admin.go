@@ -47,3 +47,13 @@ func WithDatabase(connURL, name string) (string, error) {
 	// In key=value form a later key overrides an earlier one.
 	return connURL + " dbname=" + name, nil
 }
+
+// DatabaseName returns the database a connection string names, or "" when
+// it cannot be parsed (or names none: the server's default, the user's name).
+func DatabaseName(connURL string) string {
+	cfg, err := pgx.ParseConfig(connURL)
+	if err != nil {
+		return ""
+	}
+	return cfg.Database
+}
