@@ -78,6 +78,11 @@ type Config struct {
 	Verify bool
 	// Archive governs decisions whose rule says archive: true.
 	Archive ArchiveConfig
+	// DatabaseRetryFor is how long the store retries a write through a
+	// database outage (DATABASE_RETRY_FOR). The writes that must happen
+	// even after a shutdown began — an outcome, the rows saying what was
+	// not done — get that long on top of the time a DELETE takes.
+	DatabaseRetryFor time.Duration
 	Clock   clock.Clock
 	Logger  *slog.Logger
 }
@@ -287,7 +292,7 @@ func (j *Janitor) recordAll(ctx context.Context, runID int64, items []Item, outc
 		entries[i].Error = msg
 	}
 	// Written even when ctx is done: these rows say what was not done and why.
-	wctx, cancel := detached(ctx)
+	wctx, cancel := j.detached(ctx)
 	defer cancel()
 	if err := j.store.InsertAudit(wctx, entries); err != nil {
 		return fmt.Errorf("recording %d %s decisions: %w", len(entries), outcome, err)
@@ -347,7 +352,7 @@ func (j *Janitor) deleteAll(ctx context.Context, runID int64, items []Item, rep 
 func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *archive.Archiver) (store.Resolution, error) {
 	e := entry(runID, j.clock.Now(), it)
 	e.Outcome = store.OutcomePending
-	ictx, icancel := detached(ctx)
+	ictx, icancel := j.detached(ctx)
 	id, err := j.store.InsertPending(ictx, e)
 	icancel()
 	if err != nil {
@@ -366,7 +371,7 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 	}
 	// Once sent, the DELETE and its outcome run to the end even if a
 	// shutdown begins: SIGTERM finishes the call in flight.
-	wctx, cancel := detached(ctx)
+	wctx, cancel := j.detached(ctx)
 	defer cancel()
 	if proceed {
 		dres := resolution(j.gh.DeleteArtifact(wctx, it.Artifact.Repository, it.Artifact.ID))
@@ -440,7 +445,7 @@ func entry(runID int64, now time.Time, it *Item) store.AuditEntry {
 }
 
 // detached returns a context that survives ctx's cancellation for long
-// enough to finish one DELETE and write its outcome.
-func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+// enough to finish one DELETE and write its outcome, retries included.
+func (j *Janitor) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second+j.cfg.DatabaseRetryFor)
 }

@@ -64,6 +64,7 @@ func setup(ctx context.Context, e *Env, n needs) (*app, func(), error) {
 		if a.store, err = openStore(ctx, cfg.Database.URL.Reveal()); err != nil {
 			return nil, nil, err
 		}
+		a.store.SetRetry(e.Clock, cfg.Database.RetryFor)
 	}
 	return a, func() {
 		if a.store != nil {

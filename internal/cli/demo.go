@@ -112,6 +112,7 @@ func runDemo(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 		return err
 	}
 	defer a.store.Close()
+	a.store.SetRetry(e.Clock, cfg.Database.RetryFor)
 	sum, err := a.runner(e, nil, true).Run(ctx, runner.TriggerManual)
 	if err != nil {
 		return err

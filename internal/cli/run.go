@@ -111,6 +111,7 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		MaxDeletions:       perRun,
 		MaxDeletionsPerDay: perDay,
 		DeleteInterval:     a.cfg.Janitor.DeleteInterval,
+		DatabaseRetryFor:   a.cfg.Database.RetryFor,
 		Archive:            janitor.ArchiveConfig{Dir: a.cfg.Archive.Dir, MaxBytes: a.cfg.Archive.MaxBytes},
 		Wait:               wait,
 		Clock:              e.Clock,

@@ -29,13 +29,14 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		GitHub:  GitHub{APIURL: "https://api.github.com", MaxWait: 15 * time.Minute},
-		Policy:  Policy{File: "policies.yaml"},
-		Janitor: Janitor{Schedule: "@hourly", DryRun: true, MaxDeletions: 500, DeleteInterval: time.Second, ApplyMaxAge: 7 * 24 * time.Hour},
-		Scan:    Scan{Concurrency: 4},
-		Server:  Server{Addr: ":8080"},
-		Log:     Log{Level: "info", Format: "auto"},
-		Archive: Archive{MaxBytes: 10 << 30},
+		Database: Database{RetryFor: time.Minute},
+		GitHub:   GitHub{APIURL: "https://api.github.com", MaxWait: 15 * time.Minute},
+		Policy:   Policy{File: "policies.yaml"},
+		Janitor:  Janitor{Schedule: "@hourly", DryRun: true, MaxDeletions: 500, DeleteInterval: time.Second, ApplyMaxAge: 7 * 24 * time.Hour},
+		Scan:     Scan{Concurrency: 4},
+		Server:   Server{Addr: ":8080"},
+		Log:      Log{Level: "info", Format: "auto"},
+		Archive:  Archive{MaxBytes: 10 << 30},
 	}
 	if diff := cmp.Diff(want, *c); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -55,7 +55,7 @@ type ApplyOptions struct {
 func (r *Runner) Apply(ctx context.Context, reviewedID int64, opts ApplyOptions) (Summary, error) {
 	j := janitor.New(r.gh, r.store, janitor.Config{
 		MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay, Interval: r.cfg.DeleteInterval, Verify: true,
-		Archive: r.cfg.Archive, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
+		Archive: r.cfg.Archive, DatabaseRetryFor: r.cfg.DatabaseRetryFor, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
 	})
 	unlock, reconciled, err := r.prepare(ctx, j)
 	if err != nil {

@@ -50,6 +50,10 @@ type Config struct {
 	// (MAX_DELETIONS_PER_DAY); 0 means none.
 	MaxDeletionsPerDay int
 	DeleteInterval     time.Duration
+	// DatabaseRetryFor is how long the store retries writes through a
+	// database outage (DATABASE_RETRY_FOR); the end of a run is given that
+	// long to be recorded even after a shutdown began.
+	DatabaseRetryFor time.Duration
 	// Archive is where delete rules with archive: true download to, and the
 	// budget of each run (ARCHIVE_DIR, ARCHIVE_MAX_BYTES).
 	Archive janitor.ArchiveConfig
@@ -101,7 +105,8 @@ type Summary struct {
 func (r *Runner) janitor() *janitor.Janitor {
 	return janitor.New(r.gh, r.store, janitor.Config{
 		DryRun: r.cfg.DryRun, MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay,
-		Interval: r.cfg.DeleteInterval, Archive: r.cfg.Archive, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
+		Interval: r.cfg.DeleteInterval, Archive: r.cfg.Archive, DatabaseRetryFor: r.cfg.DatabaseRetryFor,
+		Clock: r.cfg.Clock, Logger: r.cfg.Logger,
 	})
 }
 
@@ -212,7 +217,7 @@ func (r *Runner) begin(ctx context.Context, sum *Summary, reviewedID int64) (*sl
 func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, runErr error) error {
 	sum.FinishedAt = r.cfg.Clock.Now()
 	r.conclude(sum, runErr)
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second+r.cfg.DatabaseRetryFor)
 	defer cancel()
 	if err := r.store.FinishRun(fctx, sum.RunID, totals(sum)); err != nil {
 		return fmt.Errorf("recording the end of run %d: %w", sum.RunID, err)

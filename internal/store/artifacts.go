@@ -30,6 +30,15 @@ const artifactColumns = `id, repository, node_id, name, size_in_bytes, url, arch
 // (largest id) first, as GitHub lists them. The policy engine needs a
 // repository's artifacts all at once to rank them, so this is a slice.
 func (s *Store) LiveArtifacts(ctx context.Context, repo string) ([]artifact.Artifact, error) {
+	var arts []artifact.Artifact
+	err := s.retry(ctx, "loading live artifacts", func(ctx context.Context, _ bool) (err error) {
+		arts, err = s.liveArtifacts(ctx, repo)
+		return err
+	})
+	return arts, err
+}
+
+func (s *Store) liveArtifacts(ctx context.Context, repo string) ([]artifact.Artifact, error) {
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+artifactColumns+` FROM artifacts WHERE repository = $1 AND gone_at IS NULL ORDER BY id DESC`, repo)
 	if err != nil {

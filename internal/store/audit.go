@@ -99,10 +99,31 @@ func auditRow(e *AuditEntry) []any {
 }
 
 // InsertAudit appends entries to audit_log with COPY: the bulk path for keep,
-// dry-run and skipped decisions.
+// dry-run and skipped decisions. It is retried (SetRetry); COPY commits all
+// rows or none, so a retry first looks for the first row of a try that may
+// have committed before its reply was lost.
 func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
+	}
+	return s.retry(ctx, "appending audit rows", func(ctx context.Context, again bool) error {
+		return s.insertAudit(ctx, entries, again)
+	})
+}
+
+func (s *Store) insertAudit(ctx context.Context, entries []AuditEntry, again bool) error {
+	if again {
+		first := &entries[0]
+		var done bool
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log
+			WHERE run_id = $1 AND artifact_id = $2 AND recorded_at = $3 AND outcome = $4)`,
+			first.RunID, first.ArtifactID, first.RecordedAt, string(first.Outcome)).Scan(&done)
+		if err != nil {
+			return fmt.Errorf("store: appending %d audit rows: %w", len(entries), err)
+		}
+		if done {
+			return nil
+		}
 	}
 	i := 0
 	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_log"}, auditColumns, pgx.CopyFromFunc(func() ([]any, error) {
@@ -118,25 +139,81 @@ func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
 	return nil
 }
 
+// ErrAlreadyPending is returned by InsertPending when another intent to
+// delete the same artifact is still pending.
+var ErrAlreadyPending = errors.New("a deletion of this artifact is already pending")
+
 // InsertPending records the intent to delete one artifact and returns the
 // row's id. It commits before returning, so the intent is durable before the
-// DELETE is sent. A second pending row for the same artifact is refused.
+// DELETE is sent. A second pending row for the same artifact is refused
+// (ErrAlreadyPending), except that a retry finds the row its own earlier
+// try committed.
 func (s *Store) InsertPending(ctx context.Context, e AuditEntry) (int64, error) {
 	if e.Outcome != OutcomePending {
 		return 0, fmt.Errorf("store: InsertPending with outcome %q", e.Outcome)
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO audit_log (`+columnList(auditColumns)+`) VALUES (`+placeholders(len(auditColumns))+`) RETURNING id`,
-		auditRow(&e)...).Scan(&id)
+	err := s.retry(ctx, "recording an intent", func(ctx context.Context, again bool) (err error) {
+		id, err = s.insertPending(ctx, e, again)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: recording the intent to delete artifact %d: %w", e.ArtifactID, err)
 	}
 	return id, nil
 }
 
+func (s *Store) insertPending(ctx context.Context, e AuditEntry, again bool) (id int64, _ error) {
+	err := s.pool.QueryRow(ctx, `INSERT INTO audit_log (`+columnList(auditColumns)+`) VALUES (`+placeholders(len(auditColumns))+`)
+		ON CONFLICT (artifact_id) WHERE outcome = 'pending' DO NOTHING RETURNING id`,
+		auditRow(&e)...).Scan(&id)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return id, err
+	}
+	var runID int64
+	var recordedAt time.Time
+	err = s.pool.QueryRow(ctx, `SELECT id, run_id, recorded_at FROM audit_log WHERE artifact_id = $1 AND outcome = 'pending'`,
+		e.ArtifactID).Scan(&id, &runID, &recordedAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// Resolved between the two statements: it was not ours, since
+		// ours would still be pending.
+		return 0, fmt.Errorf("%w (and was resolved since)", ErrAlreadyPending)
+	case err != nil:
+		return 0, err
+	case again && runID == e.RunID && recordedAt.Equal(e.RecordedAt.Truncate(time.Microsecond)):
+		return id, nil // our own earlier try committed
+	}
+	return 0, fmt.Errorf("%w: audit row %d of run %d", ErrAlreadyPending, id, runID)
+}
+
 // ResolveAudit sets the outcome of pending row id and, when r.MarkGone, marks
-// the artifact gone, in one transaction.
+// the artifact gone, in one transaction. It is retried (SetRetry); a retry
+// that finds the row already resolved exactly so, by a try whose reply was
+// lost, succeeds.
 func (s *Store) ResolveAudit(ctx context.Context, id int64, r Resolution) error {
+	return s.retry(ctx, "recording an outcome", func(ctx context.Context, again bool) error {
+		return s.resolveAuditOnce(ctx, id, r, again)
+	})
+}
+
+func (s *Store) resolveAuditOnce(ctx context.Context, id int64, r Resolution, again bool) error {
+	err := s.resolveAudit(ctx, id, r)
+	if !again || !errors.Is(err, ErrNotPending) {
+		return err
+	}
+	var outcome string
+	var executed pgtype.Timestamptz
+	if qerr := s.pool.QueryRow(ctx, `SELECT outcome, executed_at FROM audit_log WHERE id = $1`, id).Scan(&outcome, &executed); qerr != nil {
+		return errors.Join(err, qerr)
+	}
+	if Outcome(outcome) == r.Outcome && timeOf(executed).Equal(r.ExecutedAt.Truncate(time.Microsecond)) {
+		return nil
+	}
+	return err
+}
+
+func (s *Store) resolveAudit(ctx context.Context, id int64, r Resolution) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		var artifactID int64
 		err := tx.QueryRow(ctx, `
@@ -169,10 +246,12 @@ func (s *Store) ResolveAudit(ctx context.Context, id int64, r Resolution) error 
 // a failure before the DELETE counts too.
 func (s *Store) DeletionsSince(ctx context.Context, t time.Time) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM audit_log WHERE action = 'delete' AND executed_at IS NOT NULL AND executed_at >= $1
-		          AND outcome IN ('deleted', 'already_gone', 'failed'))
-		     + (SELECT count(*) FROM audit_log WHERE outcome = 'pending')`, t).Scan(&n)
+	err := s.retry(ctx, "counting deletions", func(ctx context.Context, _ bool) error {
+		return s.pool.QueryRow(ctx, `
+			SELECT (SELECT count(*) FROM audit_log WHERE action = 'delete' AND executed_at IS NOT NULL AND executed_at >= $1
+			          AND outcome IN ('deleted', 'already_gone', 'failed'))
+			     + (SELECT count(*) FROM audit_log WHERE outcome = 'pending')`, t).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: counting the deletions since %s: %w", t.UTC().Format(time.RFC3339), err)
 	}
@@ -181,7 +260,12 @@ func (s *Store) DeletionsSince(ctx context.Context, t time.Time) (int, error) {
 
 // PendingAudit returns every audit row still pending, oldest first.
 func (s *Store) PendingAudit(ctx context.Context) ([]AuditEntry, error) {
-	return s.auditQuery(ctx, `WHERE outcome = 'pending' ORDER BY id`)
+	var out []AuditEntry
+	err := s.retry(ctx, "listing pending deletions", func(ctx context.Context, _ bool) (err error) {
+		out, err = s.auditQuery(ctx, `WHERE outcome = 'pending' ORDER BY id`)
+		return err
+	})
+	return out, err
 }
 
 // AuditFilter narrows AuditEntries. Zero fields do not filter.

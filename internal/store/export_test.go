@@ -14,3 +14,21 @@ func LoadMigrations(fsys fs.FS) error {
 	_, err := loadMigrations(fsys)
 	return err
 }
+
+// The retried writes as their second try runs them: after a first try that
+// may have committed before its reply was lost.
+func (s *Store) InsertAuditAgain(ctx context.Context, entries []AuditEntry) error {
+	return s.insertAudit(ctx, entries, true)
+}
+
+func (s *Store) InsertPendingAgain(ctx context.Context, e AuditEntry) (int64, error) {
+	return s.insertPending(ctx, e, true)
+}
+
+func (s *Store) ResolveAuditAgain(ctx context.Context, id int64, r Resolution) error {
+	return s.resolveAuditOnce(ctx, id, r, true)
+}
+
+func (s *Store) FinishRunAgain(ctx context.Context, id int64, t RunTotals) error {
+	return s.finishRunOnce(ctx, id, t, true)
+}

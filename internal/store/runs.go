@@ -69,8 +69,31 @@ func (s *Store) CreateRun(ctx context.Context, r NewRun) (int64, error) {
 	return id, nil
 }
 
-// FinishRun records a run's end and totals.
+// FinishRun records a run's end and totals. It is retried (SetRetry); a
+// retry that finds the run finished exactly so succeeds.
 func (s *Store) FinishRun(ctx context.Context, id int64, t RunTotals) error {
+	return s.retry(ctx, "recording the end of a run", func(ctx context.Context, again bool) error {
+		return s.finishRunOnce(ctx, id, t, again)
+	})
+}
+
+func (s *Store) finishRunOnce(ctx context.Context, id int64, t RunTotals, again bool) error {
+	err := s.finishRun(ctx, id, t)
+	if !again || !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var status string
+	var finished pgtype.Timestamptz
+	if qerr := s.pool.QueryRow(ctx, `SELECT status, finished_at FROM runs WHERE id = $1`, id).Scan(&status, &finished); qerr != nil {
+		return errors.Join(err, qerr)
+	}
+	if status == t.Status && timeOf(finished).Equal(t.FinishedAt.Truncate(time.Microsecond)) {
+		return nil
+	}
+	return err
+}
+
+func (s *Store) finishRun(ctx context.Context, id int64, t RunTotals) error {
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE runs SET finished_at = $2, status = $3, repositories_scanned = $4, repositories_failed = $5,
 			artifacts_seen = $6, kept = $7, planned_deletions = $8, deleted = $9, already_gone = $10,

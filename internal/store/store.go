@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/retentiond/retentiond/internal/clock"
 )
 
 // ErrNotFound is returned, wrapped, when a lookup by key finds no row.
@@ -33,6 +35,9 @@ const defaultConnectTimeout = 10 * time.Second
 // Store is retentiond's PostgreSQL database. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// See SetRetry.
+	retryClock clock.Clock
+	retryFor   time.Duration
 }
 
 // Open connects to the database at databaseURL (a postgres:// URL or a
@@ -56,7 +61,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("store: connecting to %s: %w", describeConfig(&cfg.ConnConfig.Config), err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, retryClock: clock.Real{}}, nil
 }
 
 // Close closes every connection of the pool, waiting for those in use to be
