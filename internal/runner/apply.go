@@ -106,8 +106,8 @@ func (r *Runner) reviewedItems(ctx context.Context, reviewedID int64, opts Apply
 		maxAge = DefaultApplyMaxAge
 	}
 	if age := r.cfg.Clock.Now().Sub(run.StartedAt); age > maxAge {
-		return nil, refuse("run %d started %s ago, longer than APPLY_MAX_AGE=%s: artifacts and rules may have changed since it was reviewed; review a new dry-run",
-			reviewedID, age.Round(time.Minute), maxAge)
+		return nil, refuse("run %d started %s ago, older than APPLY_MAX_AGE %s: artifacts and rules may have changed since it was reviewed; review a new dry-run",
+			reviewedID, policy.FormatAge(age, maxAge), policy.FormatDuration(maxAge))
 	}
 
 	filter := store.ReviewFilter{Rule: opts.OnlyRule}

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -285,7 +286,7 @@ rules:
 				b.Clock.Advance(7*24*time.Hour + time.Minute)
 				return reviewed
 			},
-			want: "started 168h1m0s ago, longer than APPLY_MAX_AGE=168h0m0s",
+			want: "started 7d1m ago, older than APPLY_MAX_AGE 7d",
 		},
 		{
 			name: "review older than a shorter APPLY_MAX_AGE",
@@ -294,7 +295,7 @@ rules:
 				return reviewed
 			},
 			opts: runner.ApplyOptions{MaxAge: time.Hour},
-			want: "APPLY_MAX_AGE=1h0m0s",
+			want: "started 2h ago, older than APPLY_MAX_AGE 1h",
 		},
 		{
 			name: "no such run",
@@ -495,5 +496,36 @@ func TestApplyKeepsWhatCannotBeArchived(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(b.archiveDir, "octo", "*", "*.zip"))
 	if len(files) != len(review)-1 {
 		t.Errorf("archives %v, want %d", files, len(review)-1)
+	}
+}
+
+// The APPLY_MAX_AGE refusal gives the run's real age and the limit, both
+// readable; an age never reads as the limit it exceeds.
+func TestApplyRefusalGivesTheAgeAndTheLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		age      time.Duration
+		maxAge   time.Duration
+		wantTail string // after "run N started "
+	}{
+		{"seconds", 2 * time.Second, time.Second, "2s ago, older than APPLY_MAX_AGE 1s"},
+		{"hours and minutes", 3*time.Hour + 7*time.Minute, time.Hour, "3h7m ago, older than APPLY_MAX_AGE 1h"},
+		{"the default, in days", 8*24*time.Hour + 5*time.Hour, 0, "8d5h ago, older than APPLY_MAX_AGE 7d"},
+		{"just past the limit", 7*24*time.Hour + 30*time.Second, 7 * 24 * time.Hour, "7d30s ago, older than APPLY_MAX_AGE 7d"},
+		{"a fractional limit", 2 * time.Second, 1500 * time.Millisecond, "2s ago, older than APPLY_MAX_AGE 1.5s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newApplyBed(t)
+			reviewed, _ := b.review(t)
+			b.Clock.Advance(tc.age)
+			_, err := b.runner(t, applyPolicy, runner.Config{}).Apply(context.Background(), reviewed, runner.ApplyOptions{MaxAge: tc.maxAge})
+			want := fmt.Sprintf("apply refused: run %d started %s: artifacts and rules may have changed since it was reviewed; review a new dry-run", reviewed, tc.wantTail)
+			if !errors.Is(err, runner.ErrRefused) || err.Error() != want {
+				t.Errorf("err = %v\nwant  %s", err, want)
+			}
+		})
 	}
 }
