@@ -529,3 +529,57 @@ func TestApplyRefusalGivesTheAgeAndTheLimit(t *testing.T) {
 		})
 	}
 }
+
+// Rule names are unique regardless of case, so --only-rule and the lookup of
+// a reviewed rule in the current policy ignore case too.
+func TestApplyRuleNamesIgnoreCase(t *testing.T) {
+	t.Parallel()
+	const recased = `version: 1
+repositories: [octo/api, octo/web]
+safety:
+  min_age: 1h
+rules:
+  - rule: Old-Builds
+    action: delete
+    name: build
+    older_than: 3h
+  - rule: OLD-LOGS
+    action: delete
+    name: logs
+    older_than: 3h
+    archive: true
+`
+	tests := []struct {
+		name   string
+		policy string
+		opts   runner.ApplyOptions
+		rule   string // whose reviewed decisions are deleted; "" for all
+	}{
+		{"--only-rule in another case", applyPolicy, runner.ApplyOptions{OnlyRule: "OLD-Builds"}, "old-builds"},
+		{"rules renamed only in case", recased, runner.ApplyOptions{}, ""},
+		{"both", recased, runner.ApplyOptions{OnlyRule: "old-logs"}, "old-logs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newApplyBed(t)
+			ctx := context.Background()
+			reviewed, _ := b.review(t)
+			review, _ := b.Store.AuditEntries(ctx, store.AuditFilter{RunID: reviewed, Outcome: store.OutcomeDryRun})
+			var want []int64
+			for _, e := range review {
+				if tc.rule == "" || e.Rule == tc.rule {
+					want = append(want, e.ArtifactID)
+				}
+			}
+			slices.Sort(want)
+			sum, err := b.runner(t, tc.policy, runner.Config{}).Apply(ctx, reviewed, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, b.outcomeIDs(t, sum.RunID, store.OutcomeDeleted)); diff != "" {
+				t.Errorf("deleted (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
