@@ -101,7 +101,7 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 		bytes += ar.SizeInBytes
 		t.Add([]string{ar.Repository, strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), report.Bytes(ar.SizeInBytes),
 			report.AgeSince(now, ar.CreatedAt), rule, it.Decision.Reason},
-			[]any{ar.Repository, ar.ID, ar.Name, ar.Branch, ar.SizeInBytes, timeOrNil(ar.CreatedAt), it.Decision.Rule, it.Decision.Reason, i >= limit})
+			[]any{ar.Repository, ar.ID, ar.Name, orNil(ar.Branch), ar.SizeInBytes, ar.CreatedAt, it.Decision.Rule, it.Decision.Reason, i >= limit})
 	}
 	for _, w := range warnings {
 		a.logger.WarnContext(ctx, w)
