@@ -83,8 +83,8 @@ type Config struct {
 	// even after a shutdown began — an outcome, the rows saying what was
 	// not done — get that long on top of the time a DELETE takes.
 	DatabaseRetryFor time.Duration
-	Clock   clock.Clock
-	Logger  *slog.Logger
+	Clock            clock.Clock
+	Logger           *slog.Logger
 }
 
 // ArchiveConfig says where archive-before-delete downloads go, and how much

@@ -166,6 +166,16 @@ func unitHint(unit string) string {
 	return ""
 }
 
+// FormatAge formats an age as reasons show it (see appendAge): "9d12h",
+// "3h7m", "45m30s", "2s". An age over limit never reads as no more than the
+// limit: then it is given exactly ("7d30s", not "7d"). Pass limit < 0 when
+// there is no limit.
+func FormatAge(age, limit time.Duration) string { return string(appendAge(nil, age, limit)) }
+
+// FormatDuration formats d exactly in policy units, leaving out zero
+// units: "7d", "1d12h", "1h30m", "1.5s".
+func FormatDuration(d time.Duration) string { return exactDuration(d) }
+
 // appendAge appends an artifact's age for a reason: truncated (never
 // rounded up) to the unit below its largest, so "9d12h", "9d", "3h5m",
 // "45m30s", "12s", "0s". When that truncation would make an age that is

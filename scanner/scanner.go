@@ -180,11 +180,13 @@ func (s *Scanner) ScanWorkflowRun(ctx context.Context, repo string, workflowRunI
 		})
 }
 
-func (s *Scanner) scan(ctx context.Context, start store.NewScan, list func(func([]artifact.Artifact) error) (github.ListStats, error)) RepoResult {
+// scan returns a named result so that the deferred Duration reaches the
+// caller: a deferred assignment to a local is lost once "return rr" has copied it.
+func (s *Scanner) scan(ctx context.Context, start store.NewScan, list func(func([]artifact.Artifact) error) (github.ListStats, error)) (rr RepoResult) {
 	repo := start.Repository
 	begin := s.clock.Now()
 	start.StartedAt = begin
-	rr := RepoResult{Repository: repo, Status: StatusFailed}
+	rr = RepoResult{Repository: repo, Status: StatusFailed}
 	defer func() {
 		rr.Duration = s.clock.Now().Sub(begin)
 		s.log(ctx, start, rr)

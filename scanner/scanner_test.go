@@ -301,3 +301,61 @@ func TestCancelledScanIsRecordedAsFailed(t *testing.T) {
 		t.Errorf("a cancelled scan must not stay running: %+v", sc)
 	}
 }
+
+// A scan's Duration is the time it took on the injected clock, for every kind
+// of scan and whether it completed or failed: the run metrics and the scan
+// command's table report it.
+func TestScanDurationIsTheClockTimeTheScanTook(t *testing.T) {
+	t.Parallel()
+	const perRequest = 3 * time.Second
+	tests := []struct {
+		name       string
+		fault      *githubsim.Fault
+		scan       func(*scanner.Scanner) scanner.RepoResult
+		wantStatus store.ScanStatus
+		want       time.Duration
+	}{
+		{"repository scan of three pages", nil, func(s *scanner.Scanner) scanner.RepoResult {
+			return s.ScanRepository(context.Background(), "octo/api", nil)
+		}, scanner.StatusComplete, 3 * perRequest},
+		{"workflow run scan", nil, func(s *scanner.Scanner) scanner.RepoResult {
+			return s.ScanWorkflowRun(context.Background(), "octo/api", 7)
+		}, scanner.StatusComplete, perRequest},
+		{"failed scan", &githubsim.Fault{Route: githubsim.RouteList, Repository: "octo/api", Nth: 2, Status: http.StatusNotFound},
+			func(s *scanner.Scanner) scanner.RepoResult {
+				return s.ScanRepository(context.Background(), "octo/api", nil)
+			}, scanner.StatusFailed, 2 * perRequest},
+		{"through ScanAll", nil, func(s *scanner.Scanner) scanner.RepoResult {
+			return s.ScanAll(context.Background(), []string{"octo/api"}, nil).Repos[0]
+		}, scanner.StatusComplete, 3 * perRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := testbed.New(t, testbed.Options{})
+			b.Add("octo/api", 250, func(i int, a *artifact.Artifact) {
+				if i < 10 {
+					a.WorkflowRunID = 7
+				}
+			})
+			if tt.fault != nil {
+				b.Sim.InjectFault(*tt.fault)
+			}
+			b.Sim.OnRequest(func(string, *http.Request) { b.Clock.Advance(perRequest) })
+			r := tt.scan(newScanner(b))
+			if r.Status != tt.wantStatus {
+				t.Fatalf("scan: %+v", r)
+			}
+			if r.Duration != tt.want {
+				t.Errorf("Duration = %v, want %v", r.Duration, tt.want)
+			}
+			sc, err := b.Store.Scan(context.Background(), r.ScanID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sc.FinishedAt.Sub(sc.StartedAt); got != tt.want {
+				t.Errorf("scan row lasted %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

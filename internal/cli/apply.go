@@ -50,7 +50,7 @@ refused, partial or failed, 2 for usage or configuration errors.`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &applyOpts{}
 			fs.Int64Var(&o.run, "run", 0, "id of the reviewed dry-run (required)")
-			fs.StringVar(&o.onlyRule, "only-rule", "", "apply only the decisions of this delete rule")
+			fs.StringVar(&o.onlyRule, "only-rule", "", "apply only the decisions of this delete rule (any case)")
 			fs.StringVar(&o.onlyRepository, "only-repository", "", "apply only the decisions about this repository (OWNER/REPO)")
 			fs.BoolVar(&o.noWait, "no-wait", false, "exit instead of waiting when another run is in progress")
 			return o

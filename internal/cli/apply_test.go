@@ -203,7 +203,7 @@ func TestApplyCommandRefusals(t *testing.T) {
 		{name: "bad APPLY_MAX_AGE", args: []string{"apply", "--run", id}, env: map[string]string{"APPLY_MAX_AGE": "-1h"}, code: 2, want: "APPLY_MAX_AGE"},
 		{name: "unknown run", args: []string{"apply", "--run", "999"}, code: 1, want: "run 999 does not exist"},
 		{name: "older than APPLY_MAX_AGE", args: []string{"apply", "--run", id}, env: map[string]string{"APPLY_MAX_AGE": "30m"}, code: 1,
-			want: "longer than APPLY_MAX_AGE=30m0s"},
+			want: "older than APPLY_MAX_AGE 30m"},
 		{name: "nothing of that rule", args: []string{"apply", "--run", id, "--only-rule", "nope"}, code: 1, want: "no dry_run delete decisions of rule nope"},
 	}
 	// Time for the review to be older than 30m, not than the default 7d.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/report"
@@ -25,14 +27,18 @@ func init() {
 		help: `Without --run, lists the latest runs with their totals (the run_summary view).
 With --run ID, lists that run's delete decisions and their outcomes, oldest
 artifact first; --action keep (or --outcome kept) shows why artifacts were
-kept. Outcomes: dry_run, pending, deleted, already_gone, failed, skipped_cap,
-skipped_rate_limit, interrupted, changed, expired_not_archived, kept.`,
+kept, and --rule alone shows that rule's decisions, keep or delete. Rule
+names and outcomes ignore case. --outcome, --repository, --rule and --action
+need --run; a rule the run's audit log does not name is refused, with the
+names it does.
+
+Outcomes: ` + outcomeNames() + `.`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &auditOpts{}
 			fs.Int64Var(&o.run, "run", 0, "run id whose decisions to list")
 			fs.StringVar(&o.outcome, "outcome", "", "only this outcome")
 			fs.StringVar(&o.repository, "repository", "", "only this repository (owner/name)")
-			fs.StringVar(&o.rule, "rule", "", "only decisions made by this rule")
+			fs.StringVar(&o.rule, "rule", "", "only decisions made by this rule (any case)")
 			fs.StringVar(&o.act, "action", "", "delete (default) or keep")
 			fs.StringVar(&o.format, "format", "table", "table, json or csv")
 			fs.IntVar(&o.limit, "limit", 0, "at most this many rows (default: 20 runs, or every decision)")
@@ -52,7 +58,31 @@ func runAudit(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	filter := store.AuditFilter{RunID: opts.run, Outcome: store.Outcome(opts.outcome), Rule: opts.rule, Limit: opts.limit}
+	if opts.run == 0 {
+		// The runs listing has nothing to filter by these; ignoring them would
+		// answer a question that was not asked.
+		set := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		var given []string
+		for _, name := range []string{"outcome", "repository", "rule", "action"} {
+			if set[name] {
+				given = append(given, "--"+name)
+			}
+		}
+		if len(given) == 1 {
+			return usagef("%s needs --run ID: it filters the decisions of one run ('retentiond audit' lists the runs)", given[0])
+		}
+		if len(given) > 1 {
+			return usagef("%s and %s need --run ID: they filter the decisions of one run ('retentiond audit' lists the runs)",
+				strings.Join(given[:len(given)-1], ", "), given[len(given)-1])
+		}
+	}
+	filter := store.AuditFilter{RunID: opts.run, Rule: opts.rule, Limit: opts.limit}
+	if opts.outcome != "" {
+		if filter.Outcome, err = store.ParseOutcome(opts.outcome); err != nil {
+			return usagef("--outcome: %v", err)
+		}
+	}
 	if opts.repository != "" {
 		if filter.Repository, err = artifact.ParseRepository(opts.repository); err != nil {
 			return usagef("--repository: %v", err)
@@ -60,12 +90,21 @@ func runAudit(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	}
 	switch opts.act {
 	case "":
-		filter.Action = store.ActionDelete
-		if filter.Outcome == store.OutcomeKept {
+		switch {
+		case filter.Outcome == store.OutcomeKept:
 			filter.Action = store.ActionKeep
+		case filter.Outcome != "":
+			filter.Action = store.ActionDelete
+		case filter.Rule != "":
+			// A rule's decisions are all keeps or all deletes: show them.
+		default:
+			filter.Action = store.ActionDelete
 		}
 	case "delete", "keep":
 		filter.Action = store.Action(opts.act)
+		if filter.Outcome != "" && (filter.Outcome == store.OutcomeKept) != (filter.Action == store.ActionKeep) {
+			return usagef("--outcome %s and --action %s match nothing: keep decisions, and only they, end kept", filter.Outcome, filter.Action)
+		}
 	default:
 		return usagef("--action %q: accepted: delete, keep", opts.act)
 	}
@@ -96,6 +135,11 @@ func runAudit(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	if err != nil {
 		return err
 	}
+	if len(entries) == 0 && filter.Rule != "" {
+		if err := checkRule(ctx, a, opts.run, filter.Rule); err != nil {
+			return err
+		}
+	}
 	if err := entryTable(entries, true).Write(e.Stdout, f); err != nil {
 		return err
 	}
@@ -107,4 +151,31 @@ func runAudit(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 		fmt.Fprintf(e.Stdout, "\n%d decisions, %s\n", len(entries), report.Bytes(bytes))
 	}
 	return nil
+}
+
+// checkRule refuses a --rule that run runID's audit log does not name, so a
+// mistyped rule is not mistaken for one that matched nothing. The run's own
+// log is what counts: a rule since removed from the policy still has its
+// decisions there.
+func checkRule(ctx context.Context, a *app, runID int64, rule string) error {
+	rules, err := a.store.RunRules(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(rules, func(r string) bool { return strings.EqualFold(r, rule) }) {
+		return nil
+	}
+	if len(rules) == 0 {
+		return usagef("--rule %q: run %d recorded no decision by any rule", rule, runID)
+	}
+	return usagef("--rule %q: run %d recorded no decision by that rule; its audit log names %s", rule, runID, strings.Join(rules, ", "))
+}
+
+// outcomeNames lists the outcomes for the help.
+func outcomeNames() string {
+	var names []string
+	for _, o := range store.Outcomes() {
+		names = append(names, string(o))
+	}
+	return strings.Join(names, ", ")
 }

@@ -87,7 +87,7 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	limit := a.cfg.Janitor.MaxDeletions
 	t := &report.Table{
 		Header: []string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "AGE", "RULE", "REASON"},
-		Keys:   []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "created_at", "rule", "reason", "over_cap"},
+		Keys:   []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "created_at", "rule", "reason", "over_cap", "expired"},
 	}
 	// Bytes count the storage a deletion frees: an expired artifact's was
 	// freed by GitHub already, so it is counted apart, as a listing.
@@ -96,9 +96,10 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	for i, it := range deletes {
 		ar := it.Artifact
 		rule := it.Decision.Rule
-		freed := ar.SizeInBytes
-		if ar.ExpiredAt(now) {
-			freed = 0
+		freed, isExpired := ar.SizeInBytes, ar.ExpiredAt(now)
+		size := report.Bytes(ar.SizeInBytes)
+		if isExpired {
+			freed, size = 0, size+" (expired)"
 			expired++
 		}
 		if i >= limit {
@@ -107,9 +108,9 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 			capBytes += freed
 		}
 		bytes += freed
-		t.Add([]string{ar.Repository, strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), report.Bytes(ar.SizeInBytes),
+		t.Add([]string{ar.Repository, strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), size,
 			report.AgeSince(now, ar.CreatedAt), rule, it.Decision.Reason},
-			[]any{ar.Repository, ar.ID, ar.Name, ar.Branch, ar.SizeInBytes, timeOrNil(ar.CreatedAt), it.Decision.Rule, it.Decision.Reason, i >= limit})
+			[]any{ar.Repository, ar.ID, ar.Name, orNil(ar.Branch), ar.SizeInBytes, ar.CreatedAt, it.Decision.Rule, it.Decision.Reason, i >= limit, isExpired})
 	}
 	for _, w := range warnings {
 		a.logger.WarnContext(ctx, w)

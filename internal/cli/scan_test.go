@@ -2,9 +2,11 @@ package cli_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -81,4 +83,31 @@ func cmpScanIgnoring() cmp.Option {
 		}
 		return false
 	}, cmp.Ignore())
+}
+
+// The scan table's DURATION is how long each scan took on the clock.
+func TestScanCommandReportsDurations(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.env["SCAN_CONCURRENCY"] = "1" // one scan at a time: each lasts exactly its own request
+	w.Sim.OnRequest(func(route string, _ *http.Request) {
+		if route == githubsim.RouteList {
+			w.Clock.Advance(3 * time.Second)
+		}
+	})
+	r := w.run(t, "scan")
+	if r.code != 0 {
+		t.Fatalf("scan: exit %d %v\n%s", r.code, r.err, r.stderr)
+	}
+	for _, repo := range []string{"octo/api", "octo/web"} {
+		var row []string
+		for line := range strings.Lines(r.stdout) {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == repo {
+				row = f
+			}
+		}
+		if len(row) == 0 || row[len(row)-1] != "3s" {
+			t.Errorf("%s: row %q, want DURATION 3s:\n%s", repo, row, r.stdout)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/internal/store"
@@ -71,7 +70,7 @@ func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
 	t := &report.Table{
 		Header: []string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "CREATED", "RULE", "REASON"},
 		Keys: []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "artifact_created_at",
-			"action", "rule", "reason", "outcome", "http_status", "error", "run_id"},
+			"action", "rule", "reason", "outcome", "http_status", "error", "run_id", "expired"},
 	}
 	if withOutcome {
 		t.Header = append(t.Header, "OUTCOME")
@@ -90,8 +89,8 @@ func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
 			}
 			cells = append(cells, o)
 		}
-		t.Add(cells, []any{en.Repository, en.ArtifactID, en.ArtifactName, en.Branch, en.SizeInBytes, timeOrNil(en.ArtifactCreatedAt),
-			string(en.Action), en.Rule, en.Reason, string(en.Outcome), en.HTTPStatus, en.Error, en.RunID})
+		t.Add(cells, []any{en.Repository, en.ArtifactID, en.ArtifactName, orNil(en.Branch), en.SizeInBytes, en.ArtifactCreatedAt,
+			string(en.Action), en.Rule, en.Reason, string(en.Outcome), orNil(en.HTTPStatus), orNil(en.Error), en.RunID, en.Expired})
 	}
 	return t
 }
@@ -103,11 +102,14 @@ func dash(s string) string {
 	return s
 }
 
-func timeOrNil(t time.Time) any {
-	if t.IsZero() {
+// orNil is nil for a zero v, else v: the store reads NULL as the zero value,
+// and a report.Table writes nil as NULL (an empty CSV field, JSON null).
+func orNil[T comparable](v T) any {
+	var zero T
+	if v == zero {
 		return nil
 	}
-	return t
+	return v
 }
 
 // runsTable lists runs, newest first.
@@ -125,8 +127,8 @@ func runsTable(w io.Writer, runs []store.Run, f report.Format) error {
 		t.Add([]string{strconv.FormatInt(r.ID, 10), report.Time(r.StartedAt), r.Trigger, mode, r.Status,
 			strconv.Itoa(r.ArtifactsSeen), strconv.Itoa(r.PlannedDeletions), strconv.Itoa(r.Deleted),
 			strconv.Itoa(r.AlreadyGone), strconv.Itoa(r.Failed), strconv.Itoa(r.Skipped), reclaimed},
-			[]any{r.ID, r.StartedAt, timeOrNil(r.FinishedAt), r.Trigger, r.DryRun, r.Status, r.ArtifactsSeen, r.PlannedDeletions,
-				r.Deleted, r.AlreadyGone, r.Failed, r.Skipped, r.BytesReclaimed, r.WouldReclaim, r.ExpiredListings, r.Error})
+			[]any{r.ID, r.StartedAt, r.FinishedAt, r.Trigger, r.DryRun, r.Status, r.ArtifactsSeen, r.PlannedDeletions,
+				r.Deleted, r.AlreadyGone, r.Failed, r.Skipped, r.BytesReclaimed, r.WouldReclaim, r.ExpiredListings, orNil(r.Error)})
 	}
 	return t.Write(w, f)
 }

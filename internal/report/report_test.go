@@ -58,3 +58,25 @@ func TestTableFormats(t *testing.T) {
 		t.Error("xml accepted")
 	}
 }
+
+// Scripts get RFC 3339 UTC times and empty CSV fields or JSON nulls for
+// missing values, whatever the time's zone.
+func TestTableScriptValues(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 8, 4, 4, 46, 2, 500_000_000, time.FixedZone("CEST", 2*60*60))
+	tb := &Table{Header: []string{"AT", "DONE", "STATUS"}, Keys: []string{"at", "done", "status"}}
+	tb.Add([]string{"-", "-", "-"}, []any{at, time.Time{}, nil})
+	want := map[Format]string{
+		FormatCSV:  "at,done,status\n2026-08-04T02:46:02Z,,\n",
+		FormatJSON: "[\n  {\n    \"at\": \"2026-08-04T02:46:02Z\",\n    \"done\": null,\n    \"status\": null\n  }\n]\n",
+	}
+	for f, w := range want {
+		var buf bytes.Buffer
+		if err := tb.Write(&buf, f); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(w, buf.String()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", f, diff)
+		}
+	}
+}

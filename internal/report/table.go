@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Format is how a Table is written.
@@ -29,8 +30,10 @@ func ParseFormat(s string) (Format, error) {
 }
 
 // Table is rows of cells under a header. For JSON, each row becomes an
-// object keyed by Keys (snake_case); Raw holds typed values for it, so
-// scripts get numbers rather than "1.2 GB".
+// object keyed by Keys (snake_case); Raw holds typed values for it and for
+// CSV, so scripts get numbers rather than "1.2 GB". A nil raw value is NULL
+// or missing: an empty CSV field, JSON null. A time.Time is written in
+// RFC 3339, UTC, to the second (2026-08-04T02:46:02Z); a zero one is missing.
 type Table struct {
 	Header []string
 	Keys   []string
@@ -52,7 +55,7 @@ func (t *Table) Write(w io.Writer, f Format) error {
 		for i, r := range t.Raw {
 			m := make(map[string]any, len(t.Keys))
 			for j, k := range t.Keys {
-				m[k] = r[j]
+				m[k] = scriptValue(r[j])
 			}
 			out[i] = m
 		}
@@ -67,7 +70,9 @@ func (t *Table) Write(w io.Writer, f Format) error {
 		for _, r := range t.Raw {
 			rec := make([]string, len(r))
 			for j, v := range r {
-				rec[j] = fmt.Sprint(v)
+				if v = scriptValue(v); v != nil {
+					rec[j] = fmt.Sprint(v)
+				}
 			}
 			if err := cw.Write(rec); err != nil {
 				return err
@@ -83,4 +88,16 @@ func (t *Table) Write(w io.Writer, f Format) error {
 		}
 		return tw.Flush()
 	}
+}
+
+// scriptValue is how a raw value is written for scripts: times as RFC 3339
+// in UTC, a zero time as missing (nil), anything else as it is.
+func scriptValue(v any) any {
+	if t, ok := v.(time.Time); ok {
+		if t.IsZero() {
+			return nil
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	return v
 }

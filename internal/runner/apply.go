@@ -28,7 +28,8 @@ var ErrRefused = errors.New("apply refused")
 
 // ApplyOptions narrow and bound an apply.
 type ApplyOptions struct {
-	// OnlyRule applies only the decisions of the delete rule of this name.
+	// OnlyRule applies only the decisions of the delete rule of this name,
+	// ignoring case.
 	OnlyRule string
 	// OnlyRepository applies only the decisions about this owner/name.
 	OnlyRepository string
@@ -106,8 +107,8 @@ func (r *Runner) reviewedItems(ctx context.Context, reviewedID int64, opts Apply
 		maxAge = DefaultApplyMaxAge
 	}
 	if age := r.cfg.Clock.Now().Sub(run.StartedAt); age > maxAge {
-		return nil, refuse("run %d started %s ago, longer than APPLY_MAX_AGE=%s: artifacts and rules may have changed since it was reviewed; review a new dry-run",
-			reviewedID, age.Round(time.Minute), maxAge)
+		return nil, refuse("run %d started %s ago, older than APPLY_MAX_AGE %s: artifacts and rules may have changed since it was reviewed; review a new dry-run",
+			reviewedID, policy.FormatAge(age, maxAge), policy.FormatDuration(maxAge))
 	}
 
 	filter := store.ReviewFilter{Rule: opts.OnlyRule}
@@ -124,14 +125,16 @@ func (r *Runner) reviewedItems(ctx context.Context, reviewedID int64, opts Apply
 		return nil, r.nothingToApply(ctx, reviewedID, opts, refuse)
 	}
 
+	// Rule names are unique regardless of case: a rule renamed only in case
+	// is the same rule.
 	rules := map[string]*policy.Rule{}
 	for i := range r.policy.Rules {
-		rules[r.policy.Rules[i].Name] = &r.policy.Rules[i]
+		rules[strings.ToLower(r.policy.Rules[i].Name)] = &r.policy.Rules[i]
 	}
 	var problems []string
 	items := make([]janitor.Item, 0, len(entries))
 	for _, e := range entries {
-		rule := rules[e.Rule]
+		rule := rules[strings.ToLower(e.Rule)]
 		switch {
 		case !slices.Contains(r.policy.Repositories, e.Repository):
 			problems = appendOnce(problems, fmt.Sprintf("repository %s is no longer in the policy", e.Repository))

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -285,7 +286,7 @@ rules:
 				b.Clock.Advance(7*24*time.Hour + time.Minute)
 				return reviewed
 			},
-			want: "started 168h1m0s ago, longer than APPLY_MAX_AGE=168h0m0s",
+			want: "started 7d1m ago, older than APPLY_MAX_AGE 7d",
 		},
 		{
 			name: "review older than a shorter APPLY_MAX_AGE",
@@ -294,7 +295,7 @@ rules:
 				return reviewed
 			},
 			opts: runner.ApplyOptions{MaxAge: time.Hour},
-			want: "APPLY_MAX_AGE=1h0m0s",
+			want: "started 2h ago, older than APPLY_MAX_AGE 1h",
 		},
 		{
 			name: "no such run",
@@ -495,5 +496,90 @@ func TestApplyKeepsWhatCannotBeArchived(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(b.archiveDir, "octo", "*", "*.zip"))
 	if len(files) != len(review)-1 {
 		t.Errorf("archives %v, want %d", files, len(review)-1)
+	}
+}
+
+// The APPLY_MAX_AGE refusal gives the run's real age and the limit, both
+// readable; an age never reads as the limit it exceeds.
+func TestApplyRefusalGivesTheAgeAndTheLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		age      time.Duration
+		maxAge   time.Duration
+		wantTail string // after "run N started "
+	}{
+		{"seconds", 2 * time.Second, time.Second, "2s ago, older than APPLY_MAX_AGE 1s"},
+		{"hours and minutes", 3*time.Hour + 7*time.Minute, time.Hour, "3h7m ago, older than APPLY_MAX_AGE 1h"},
+		{"the default, in days", 8*24*time.Hour + 5*time.Hour, 0, "8d5h ago, older than APPLY_MAX_AGE 7d"},
+		{"just past the limit", 7*24*time.Hour + 30*time.Second, 7 * 24 * time.Hour, "7d30s ago, older than APPLY_MAX_AGE 7d"},
+		{"a fractional limit", 2 * time.Second, 1500 * time.Millisecond, "2s ago, older than APPLY_MAX_AGE 1.5s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newApplyBed(t)
+			reviewed, _ := b.review(t)
+			b.Clock.Advance(tc.age)
+			_, err := b.runner(t, applyPolicy, runner.Config{}).Apply(context.Background(), reviewed, runner.ApplyOptions{MaxAge: tc.maxAge})
+			want := fmt.Sprintf("apply refused: run %d started %s: artifacts and rules may have changed since it was reviewed; review a new dry-run", reviewed, tc.wantTail)
+			if !errors.Is(err, runner.ErrRefused) || err.Error() != want {
+				t.Errorf("err = %v\nwant  %s", err, want)
+			}
+		})
+	}
+}
+
+// Rule names are unique regardless of case, so --only-rule and the lookup of
+// a reviewed rule in the current policy ignore case too.
+func TestApplyRuleNamesIgnoreCase(t *testing.T) {
+	t.Parallel()
+	const recased = `version: 1
+repositories: [octo/api, octo/web]
+safety:
+  min_age: 1h
+rules:
+  - rule: Old-Builds
+    action: delete
+    name: build
+    older_than: 3h
+  - rule: OLD-LOGS
+    action: delete
+    name: logs
+    older_than: 3h
+    archive: true
+`
+	tests := []struct {
+		name   string
+		policy string
+		opts   runner.ApplyOptions
+		rule   string // whose reviewed decisions are deleted; "" for all
+	}{
+		{"--only-rule in another case", applyPolicy, runner.ApplyOptions{OnlyRule: "OLD-Builds"}, "old-builds"},
+		{"rules renamed only in case", recased, runner.ApplyOptions{}, ""},
+		{"both", recased, runner.ApplyOptions{OnlyRule: "old-logs"}, "old-logs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newApplyBed(t)
+			ctx := context.Background()
+			reviewed, _ := b.review(t)
+			review, _ := b.Store.AuditEntries(ctx, store.AuditFilter{RunID: reviewed, Outcome: store.OutcomeDryRun})
+			var want []int64
+			for _, e := range review {
+				if tc.rule == "" || e.Rule == tc.rule {
+					want = append(want, e.ArtifactID)
+				}
+			}
+			slices.Sort(want)
+			sum, err := b.runner(t, tc.policy, runner.Config{}).Apply(ctx, reviewed, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, b.outcomeIDs(t, sum.RunID, store.OutcomeDeleted)); diff != "" {
+				t.Errorf("deleted (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/githubsim"
+	"github.com/retentiond/retentiond/internal/metrics"
 	"github.com/retentiond/retentiond/internal/pgtest"
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
@@ -443,4 +444,40 @@ func TestCancelDuringPreparationReleasesTheLock(t *testing.T) {
 		t.Fatalf("the run lock was not released: ok=%v err=%v", ok, err)
 	}
 	unlock()
+}
+
+// The scan-duration histogram gets each repository scan's duration on the
+// run's clock. Scans go one at a time so that each one's duration is exactly
+// the time its own requests took.
+func TestScanDurationsReachTheHistogram(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Options{})
+	seed(b)
+	b.Sim.OnRequest(func(route string, _ *http.Request) {
+		if route == githubsim.RouteList {
+			b.Clock.Advance(3 * time.Second) // each repository's one page takes 3s
+		}
+	})
+	p, err := policy.Parse([]byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := metrics.New()
+	sc := scanner.New(b.Client, b.Store, scanner.Options{Concurrency: 1, Clock: b.Clock, Logger: b.Logger})
+	r := runner.New(b.Store, b.Client, sc, p, runner.Config{DryRun: true, MaxDeletions: 100, Clock: b.Clock, Logger: b.Logger, Metrics: runner.NewMetrics(reg)})
+	if _, err := r.Run(context.Background(), runner.TriggerManual); err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	reg.Write(&buf)
+	for _, want := range []string{
+		`retentiond_scan_duration_seconds_bucket{le="2.5"} 0`,
+		`retentiond_scan_duration_seconds_bucket{le="5"} 2`,
+		"retentiond_scan_duration_seconds_sum 6\n",
+		"retentiond_scan_duration_seconds_count 2\n",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, buf.String())
+		}
+	}
 }

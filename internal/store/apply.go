@@ -10,7 +10,7 @@ import (
 // ReviewFilter narrows ReviewedDecisions. Zero fields do not filter.
 type ReviewFilter struct {
 	Repository string // owner/name, lower-case as stored
-	Rule       string
+	Rule       string // compared ignoring case, as rule names are unique regardless of case
 }
 
 // settledOutcomes are the outcomes after which an apply never tries a
@@ -27,7 +27,7 @@ func (s *Store) ReviewedDecisions(ctx context.Context, reviewedID int64, f Revie
 	entries, err := s.auditQuery(ctx, `d
 		WHERE d.run_id = $1 AND d.outcome = 'dry_run'
 		  AND ($2 = '' OR d.repository = $2)
-		  AND ($3 = '' OR d.rule = $3)
+		  AND ($3 = '' OR lower(d.rule) = lower($3))
 		  AND NOT EXISTS (
 		      SELECT 1 FROM audit_log a JOIN runs r ON r.id = a.run_id
 		      WHERE r.reviewed_run_id = $1 AND a.artifact_id = d.artifact_id

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +29,29 @@ const (
 	OutcomeChanged            Outcome = "changed"
 	OutcomeExpiredNotArchived Outcome = "expired_not_archived"
 )
+
+// Outcomes returns every outcome, in the order of the constants above: what
+// the database's CHECK on audit_log.outcome accepts.
+func Outcomes() []Outcome {
+	return []Outcome{
+		OutcomeKept, OutcomeDryRun, OutcomePending, OutcomeDeleted, OutcomeAlreadyGone, OutcomeFailed,
+		OutcomeSkippedCap, OutcomeSkippedRateLimit, OutcomeInterrupted, OutcomeChanged, OutcomeExpiredNotArchived,
+	}
+}
+
+// ParseOutcome reads an outcome, ignoring case; an unknown one is an error
+// that lists the outcomes there are.
+func ParseOutcome(s string) (Outcome, error) {
+	all := Outcomes()
+	if i := slices.Index(all, Outcome(strings.ToLower(s))); i >= 0 {
+		return all[i], nil
+	}
+	names := make([]string, len(all))
+	for i, o := range all {
+		names[i] = string(o)
+	}
+	return "", fmt.Errorf("unknown outcome %q; accepted: %s", s, strings.Join(names, ", "))
+}
 
 // Action is the policy's verdict, as stored in audit_log.action.
 type Action string
@@ -273,7 +298,7 @@ type AuditFilter struct {
 	RunID      int64
 	Outcome    Outcome
 	Repository string
-	Rule       string
+	Rule       string // compared ignoring case
 	Action     Action
 	Limit      int
 	// LargestFirst orders by the storage a deletion frees, largest first
@@ -300,7 +325,9 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 		add("repository", f.Repository)
 	}
 	if f.Rule != "" {
-		add("rule", f.Rule)
+		// Rule names are unique regardless of case, so they match regardless of case.
+		args = append(args, f.Rule)
+		where += fmt.Sprintf(" AND lower(rule) = lower($%d)", len(args))
 	}
 	if f.Action != "" {
 		add("action", string(f.Action))
@@ -313,6 +340,20 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	return s.auditQuery(ctx, q, args...)
+}
+
+// RunRules returns the rule names run runID's audit log records, ignoring
+// the empty one of "no delete rule matched", sorted regardless of case.
+func (s *Store) RunRules(ctx context.Context, runID int64) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT rule FROM audit_log WHERE run_id = $1 AND rule <> '' GROUP BY rule ORDER BY lower(rule), rule`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing the rules of run %d: %w", runID, err)
+	}
+	rules, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: listing the rules of run %d: %w", runID, err)
+	}
+	return rules, nil
 }
 
 // OutcomeCounts counts a run's audit rows by outcome, with their bytes.
