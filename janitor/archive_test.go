@@ -390,7 +390,7 @@ type cancelAfterDownload struct {
 	cancel context.CancelFunc
 }
 
-func (c cancelAfterDownload) DownloadArtifact(ctx context.Context, repo string, id int64, w io.Writer) (github.DownloadResult, error) {
+func (c cancelAfterDownload) DownloadArtifact(ctx context.Context, repo artifact.Repository, id int64, w io.Writer) (github.DownloadResult, error) {
 	res, err := c.Client.DownloadArtifact(ctx, repo, id, w)
 	if err == nil {
 		c.cancel()
@@ -442,7 +442,7 @@ type cancelAfterGet struct {
 	cancel context.CancelFunc
 }
 
-func (c cancelAfterGet) GetArtifact(ctx context.Context, repo string, id int64) (artifact.Artifact, error) {
+func (c cancelAfterGet) GetArtifact(ctx context.Context, repo artifact.Repository, id int64) (artifact.Artifact, error) {
 	a, err := c.Client.GetArtifact(ctx, repo, id)
 	c.cancel()
 	return a, err

@@ -14,6 +14,8 @@ import (
 	"github.com/retentiond/retentiond/janitor"
 	"github.com/retentiond/retentiond/policy"
 	"github.com/retentiond/retentiond/scanner"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // benchBatch is the number of decisions per call in the audit-write
@@ -31,7 +33,7 @@ type benchWorld struct {
 	sim   *githubsim.Server
 	store *store.Store
 	gh    *github.Client
-	repo  string
+	repo  artifact.Repository
 	items []janitor.Item // every artifact with a delete decision, newest first
 	runID int64
 }

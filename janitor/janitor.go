@@ -34,8 +34,8 @@ import (
 
 // GitHub is what the janitor needs of the API.
 type GitHub interface {
-	DeleteArtifact(ctx context.Context, repo string, id int64) error
-	GetArtifact(ctx context.Context, repo string, id int64) (artifact.Artifact, error)
+	DeleteArtifact(ctx context.Context, repo artifact.Repository, id int64) error
+	GetArtifact(ctx context.Context, repo artifact.Repository, id int64) (artifact.Artifact, error)
 	archive.Downloader
 }
 
@@ -47,11 +47,6 @@ type Store interface {
 	PendingAudit(ctx context.Context) ([]store.AuditEntry, error)
 	DeletionsSince(ctx context.Context, t time.Time) (int, error)
 }
-
-var (
-	_ GitHub = (*github.Client)(nil)
-	_ Store  = (*store.Store)(nil)
-)
 
 // Item is one artifact with the policy's decision about it.
 type Item struct {
@@ -384,7 +379,7 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 		return store.Resolution{}, fmt.Errorf("recording the outcome %s of deleting artifact %d of %s: %w", res.Outcome, it.Artifact.ID, it.Artifact.Repository, err)
 	}
 	attrs := []slog.Attr{
-		slog.String("repository", it.Artifact.Repository),
+		slog.String("repository", it.Artifact.Repository.String()),
 		slog.Int64("artifact_id", it.Artifact.ID),
 		slog.String("artifact_name", it.Artifact.Name),
 		slog.Int64("size_in_bytes", it.Artifact.SizeInBytes),

@@ -52,7 +52,7 @@ func (j *Janitor) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		}
 		j.logger.LogAttrs(ctx, slog.LevelWarn, "resolved an interrupted deletion",
 			slog.Int64("audit_id", p.ID), slog.Int64("run_id", p.RunID),
-			slog.String("repository", p.Repository), slog.Int64("artifact_id", p.ArtifactID),
+			slog.String("repository", p.Repository.String()), slog.Int64("artifact_id", p.ArtifactID),
 			slog.String("outcome", string(res.Outcome)))
 	}
 	return rep, errors.Join(errs...)

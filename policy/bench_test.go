@@ -42,7 +42,7 @@ func benchArtifacts(n int) []artifact.Artifact {
 		r := min(i/perRepo, len(repos)-1)
 		arts[i] = artifact.Artifact{
 			ID:          int64(n - i),
-			Repository:  repos[r],
+			Repository:  artifact.Repository(repos[r]),
 			Name:        names[rng.IntN(len(names))],
 			SizeInBytes: int64(1) << rng.IntN(31),
 			Expired:     rng.IntN(10) == 0,

@@ -176,7 +176,7 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 	}
 	listed := make(map[string]bool, len(p.Repositories))
 	for _, r := range p.Repositories {
-		listed[r] = true
+		listed[string(r)] = true
 	}
 	index := map[string]int32{}
 	last, lastIdx := "", int32(-1)
@@ -187,18 +187,18 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 		}
 		// Inputs come a repository at a time, so the previous answer is
 		// almost always the right one.
-		if lastIdx >= 0 && a.Repository == last {
+		if lastIdx >= 0 && string(a.Repository) == last {
 			e.repoIdx[i] = lastIdx
 			continue
 		}
-		idx, ok := index[a.Repository]
+		idx, ok := index[string(a.Repository)]
 		if !ok {
 			idx = int32(len(e.repos))
-			index[a.Repository] = idx
-			e.repos = append(e.repos, newRepoInfo(p, a.Repository, listed))
+			index[string(a.Repository)] = idx
+			e.repos = append(e.repos, newRepoInfo(p, string(a.Repository), listed))
 		}
 		e.repoIdx[i] = idx
-		last, lastIdx = a.Repository, idx
+		last, lastIdx = string(a.Repository), idx
 	}
 	return e
 }

@@ -48,11 +48,13 @@ func branch(b string) func(*artifact.Artifact) { return func(a *artifact.Artifac
 func age(d time.Duration) func(*artifact.Artifact) {
 	return func(a *artifact.Artifact) { a.CreatedAt = ago(d) }
 }
-func size(n int64) func(*artifact.Artifact)  { return func(a *artifact.Artifact) { a.SizeInBytes = n } }
-func repo(r string) func(*artifact.Artifact) { return func(a *artifact.Artifact) { a.Repository = r } }
-func expired(a *artifact.Artifact)           { a.Expired = true }
-func noRun(a *artifact.Artifact)             { a.Branch, a.HeadSHA, a.WorkflowRunID = "", "", 0 }
-func unknownTime(a *artifact.Artifact)       { a.CreatedAt = time.Time{} }
+func size(n int64) func(*artifact.Artifact) { return func(a *artifact.Artifact) { a.SizeInBytes = n } }
+func repo(r string) func(*artifact.Artifact) {
+	return func(a *artifact.Artifact) { a.Repository = artifact.Repository(r) }
+}
+func expired(a *artifact.Artifact)     { a.Expired = true }
+func noRun(a *artifact.Artifact)       { a.Branch, a.HeadSHA, a.WorkflowRunID = "", "", 0 }
+func unknownTime(a *artifact.Artifact) { a.CreatedAt = time.Time{} }
 
 func keep(rule, reason string) Decision { return Decision{Action: Keep, Rule: rule, Reason: reason} }
 func del(rule, reason string) Decision  { return Decision{Action: Delete, Rule: rule, Reason: reason} }

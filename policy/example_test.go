@@ -26,7 +26,7 @@ func TestExamplePolicyFile(t *testing.T) {
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
 	a := func(id int64, repo, name, branch string, age time.Duration, size int64, expired bool) artifact.Artifact {
-		return artifact.Artifact{ID: id, Repository: repo, Name: name, Branch: branch, CreatedAt: now.Add(-age), SizeInBytes: size, Expired: expired}
+		return artifact.Artifact{ID: id, Repository: artifact.Repository(repo), Name: name, Branch: branch, CreatedAt: now.Add(-age), SizeInBytes: size, Expired: expired}
 	}
 	arts := []artifact.Artifact{
 		// Four test reports on one feature branch: the newest three stay.

@@ -244,10 +244,10 @@ func referenceRanks(arts []artifact.Artifact, n int, match func(artifact.Artifac
 func TestKeepLatestMatchesReference(t *testing.T) {
 	t.Parallel()
 	groupBys := map[string]func(a artifact.Artifact) string{
-		"":       func(a artifact.Artifact) string { return a.Repository },
-		"branch": func(a artifact.Artifact) string { return a.Repository + "\x00" + a.Branch },
+		"":       func(a artifact.Artifact) string { return string(a.Repository) },
+		"branch": func(a artifact.Artifact) string { return string(a.Repository) + "\x00" + a.Branch },
 		"name, branch, head_sha": func(a artifact.Artifact) string {
-			return a.Repository + "\x00" + a.Name + "\x00" + a.Branch + "\x00" + a.HeadSHA
+			return string(a.Repository) + "\x00" + a.Name + "\x00" + a.Branch + "\x00" + a.HeadSHA
 		},
 	}
 	for _, n := range []int{1, 2, 3, 5, 31, 32, 33, 100} {
@@ -261,7 +261,7 @@ func TestKeepLatestMatchesReference(t *testing.T) {
 				p := withRules(t, "", rule)
 				arts := randomArtifacts(uint64(n), 3000)
 				for i := range arts {
-					arts[i].Repository = strings.ToUpper(arts[i].Repository[:1]) + arts[i].Repository[1:]
+					arts[i].Repository = artifact.Repository(strings.ToUpper(string(arts[i].Repository[:1])) + string(arts[i].Repository[1:]))
 				}
 				e := newEvaluation(p, arts, testNow)
 				e.rankLatest(0)

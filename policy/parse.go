@@ -171,7 +171,7 @@ func (w *walker) policy(root *yaml.Node, p *Policy) {
 		w.errf(root, "repositories is missing; list the owner/name repositories to scan")
 	}
 	if rulesNode != nil {
-		var known []string
+		var known []artifact.Repository
 		if reposOK {
 			known = p.Repositories
 		}
@@ -180,13 +180,13 @@ func (w *walker) policy(root *yaml.Node, p *Policy) {
 }
 
 // repositories reads the top-level list of repositories to scan.
-func (w *walker) repositories(n *yaml.Node) ([]string, bool) {
+func (w *walker) repositories(n *yaml.Node) ([]artifact.Repository, bool) {
 	vals, nodes, ok := w.textList(n, "repositories", false)
 	if !ok {
 		return nil, false
 	}
-	var out []string
-	seen := map[string]bool{}
+	var out []artifact.Repository
+	seen := map[artifact.Repository]bool{}
 	for i, v := range vals {
 		if strings.ContainsAny(v, "*[!\\") {
 			w.errf(nodes[i], "repositories lists the repositories to scan as owner/name, not patterns: %q", v)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // ruleSummary is the comparable part of a Rule.
@@ -67,7 +69,7 @@ func TestParseIssueExample(t *testing.T) {
 	if p.File != filepath.Join("testdata", "valid.yaml") || p.Version != 1 || p.MinAge != 24*time.Hour {
 		t.Errorf("File, Version, MinAge = %q, %d, %v", p.File, p.Version, p.MinAge)
 	}
-	if diff := cmp.Diff([]string{"octo-org/api", "octo-org/web"}, p.Repositories); diff != "" {
+	if diff := cmp.Diff([]artifact.Repository{"octo-org/api", "octo-org/web"}, p.Repositories); diff != "" {
 		t.Errorf("repositories (-want +got):\n%s", diff)
 	}
 	var got []ruleSummary
@@ -101,7 +103,7 @@ func TestParseAccepts(t *testing.T) {
 			name: "repositories are normalised and deduplicated",
 			yaml: "version: 1\nrepositories: [Octo-Org/API, octo-org/api.git, octo-org/web]\n",
 			check: func(t *testing.T, p *Policy) {
-				if diff := cmp.Diff([]string{"octo-org/api", "octo-org/web"}, p.Repositories); diff != "" {
+				if diff := cmp.Diff([]artifact.Repository{"octo-org/api", "octo-org/web"}, p.Repositories); diff != "" {
 					t.Error(diff)
 				}
 				if len(p.Rules) != 0 || p.MinAge != DefaultMinAge {
@@ -113,7 +115,7 @@ func TestParseAccepts(t *testing.T) {
 			name: "a single repository may be a scalar",
 			yaml: "version: 1\nrepositories: octo-org/api\nrules: []\n",
 			check: func(t *testing.T, p *Policy) {
-				if diff := cmp.Diff([]string{"octo-org/api"}, p.Repositories); diff != "" {
+				if diff := cmp.Diff([]artifact.Repository{"octo-org/api"}, p.Repositories); diff != "" {
 					t.Error(diff)
 				}
 			},

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"time"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // Action is what a rule, or a decision, does with an artifact.
@@ -41,7 +43,7 @@ type Policy struct {
 	Version int
 	// Repositories are the repositories to scan, lower-case owner/name,
 	// deduplicated, in file order.
-	Repositories []string
+	Repositories []artifact.Repository
 	// MinAge is safety.min_age: no artifact younger than this is deleted,
 	// whatever the rules say.
 	MinAge time.Duration

@@ -29,7 +29,7 @@ func randomArtifacts(seed uint64, n int) []artifact.Artifact {
 		}
 		a := artifact.Artifact{
 			ID:          int64(rng.IntN(5 * n)),
-			Repository:  repos[rng.IntN(len(repos))],
+			Repository:  artifact.Repository(repos[rng.IntN(len(repos))]),
 			Name:        names[rng.IntN(len(names))],
 			Branch:      branches[rng.IntN(len(branches))],
 			SizeInBytes: int64(1) << rng.IntN(34),

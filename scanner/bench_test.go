@@ -140,7 +140,7 @@ const urlLinePrefix = "benchsim "
 
 type simProcess struct {
 	url   string
-	repos []string
+	repos []artifact.Repository
 }
 
 // startSimulatorProcess runs this test binary again as a simulator holding
@@ -185,7 +185,11 @@ func startSimulatorProcess(tb testing.TB, repos, perRepo int) simProcess {
 	select {
 	case line := <-lines.first:
 		url, names, _ := strings.Cut(strings.TrimPrefix(line, urlLinePrefix), " ")
-		return simProcess{url: url, repos: strings.Split(names, ",")}
+		var repos []artifact.Repository
+		for _, n := range strings.Split(names, ",") {
+			repos = append(repos, artifact.Repository(n))
+		}
+		return simProcess{url: url, repos: repos}
 	case err := <-exited:
 		exited <- err // for the cleanup
 		tb.Fatalf("simulator process exited before serving: %v; output:\n%s", err, lines.String())
@@ -204,7 +208,11 @@ func serveSimulatorProcess(t *testing.T, spec string) {
 	names := sim.Generate(githubsim.GenerateOptions{Seed: 1, Repositories: repos, ArtifactsPerRepository: perRepo})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
-	fmt.Printf("%s%s %s\n", urlLinePrefix, srv.URL, strings.Join(names, ","))
+	list := make([]string, len(names))
+	for i, n := range names {
+		list[i] = n.String()
+	}
+	fmt.Printf("%s%s %s\n", urlLinePrefix, srv.URL, strings.Join(list, ","))
 	// Blocks until the parent closes stdin or exits.
 	_, _ = bytes.NewBuffer(nil).ReadFrom(os.Stdin)
 }
@@ -267,7 +275,7 @@ func newBenchClient(tb testing.TB, url string, n *atomic.Int64) *github.Client {
 
 // listAll lists every repository without a database and returns how many
 // artifacts it saw.
-func listAll(tb testing.TB, c *github.Client, repos []string) int {
+func listAll(tb testing.TB, c *github.Client, repos []artifact.Repository) int {
 	tb.Helper()
 	n := 0
 	for _, repo := range repos {

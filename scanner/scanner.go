@@ -24,8 +24,8 @@ import (
 
 // Lister pages through artifacts, calling fn once per page as it arrives.
 type Lister interface {
-	ListArtifacts(ctx context.Context, repo string, fn func([]artifact.Artifact) error) (github.ListStats, error)
-	ListRunArtifacts(ctx context.Context, repo string, runID int64, fn func([]artifact.Artifact) error) (github.ListStats, error)
+	ListArtifacts(ctx context.Context, repo artifact.Repository, fn func([]artifact.Artifact) error) (github.ListStats, error)
+	ListRunArtifacts(ctx context.Context, repo artifact.Repository, runID int64, fn func([]artifact.Artifact) error) (github.ListStats, error)
 }
 
 // Store records scans and their artifacts.
@@ -36,11 +36,6 @@ type Store interface {
 	FailScan(ctx context.Context, scanID int64, r store.ScanResult, cause error) error
 	UpsertArtifacts(ctx context.Context, scanID int64, seenAt time.Time, arts []artifact.Artifact) (store.ScanCounts, error)
 }
-
-var (
-	_ Lister = (*github.Client)(nil)
-	_ Store  = (*store.Store)(nil)
-)
 
 // Status values of a scan, as stored in scans.status.
 const (
@@ -87,7 +82,7 @@ func New(l Lister, s Store, opts Options) *Scanner {
 
 // RepoResult is the outcome of one repository's scan.
 type RepoResult struct {
-	Repository string
+	Repository artifact.Repository
 	ScanID     int64
 	Status     store.ScanStatus // StatusComplete or StatusFailed
 	Pages      int
@@ -140,7 +135,7 @@ func (r Result) Totals() (artifacts int, bytes int64, requests int) {
 // ScanAll scans repos, up to the configured concurrency at once. One
 // repository failing does not stop the others. runID ties the scans to a
 // janitor run and may be nil.
-func (s *Scanner) ScanAll(ctx context.Context, repos []string, runID *int64) Result {
+func (s *Scanner) ScanAll(ctx context.Context, repos []artifact.Repository, runID *int64) Result {
 	res := Result{Repos: make([]RepoResult, len(repos))}
 	sem := make(chan struct{}, s.concurrency)
 	var wg sync.WaitGroup
@@ -163,7 +158,7 @@ func (s *Scanner) ScanAll(ctx context.Context, repos []string, runID *int64) Res
 }
 
 // ScanRepository lists every artifact of repo and records the scan.
-func (s *Scanner) ScanRepository(ctx context.Context, repo string, runID *int64) RepoResult {
+func (s *Scanner) ScanRepository(ctx context.Context, repo artifact.Repository, runID *int64) RepoResult {
 	return s.scan(ctx, store.NewScan{Repository: repo, Kind: store.ScanKindRepository, RunID: runID},
 		func(fn func([]artifact.Artifact) error) (github.ListStats, error) {
 			return s.lister.ListArtifacts(ctx, repo, fn)
@@ -173,7 +168,7 @@ func (s *Scanner) ScanRepository(ctx context.Context, repo string, runID *int64)
 // ScanWorkflowRun lists the artifacts of one workflow run and upserts them.
 // It is far cheaper than a repository scan when a single run just finished,
 // but it never marks anything gone: it does not see the whole repository.
-func (s *Scanner) ScanWorkflowRun(ctx context.Context, repo string, workflowRunID int64) RepoResult {
+func (s *Scanner) ScanWorkflowRun(ctx context.Context, repo artifact.Repository, workflowRunID int64) RepoResult {
 	return s.scan(ctx, store.NewScan{Repository: repo, Kind: store.ScanKindWorkflowRun, WorkflowRunID: workflowRunID},
 		func(fn func([]artifact.Artifact) error) (github.ListStats, error) {
 			return s.lister.ListRunArtifacts(ctx, repo, workflowRunID, fn)
@@ -246,7 +241,7 @@ func (s *Scanner) scan(ctx context.Context, start store.NewScan, list func(func(
 
 func (s *Scanner) log(ctx context.Context, start store.NewScan, rr RepoResult) {
 	attrs := []slog.Attr{
-		slog.String("repository", rr.Repository),
+		slog.String("repository", rr.Repository.String()),
 		slog.String("kind", string(start.Kind)),
 		slog.String("status", string(rr.Status)),
 		slog.Int("artifacts", rr.Artifacts),

@@ -24,7 +24,7 @@ func newScanner(b *testbed.Bed) *scanner.Scanner {
 	return scanner.New(b.Client, b.Store, scanner.Options{Concurrency: 4, Clock: b.Clock, Logger: b.Logger})
 }
 
-func liveIDs(t *testing.T, b *testbed.Bed, repo string) []int64 {
+func liveIDs(t *testing.T, b *testbed.Bed, repo artifact.Repository) []int64 {
 	t.Helper()
 	arts, err := b.Store.LiveArtifacts(context.Background(), repo)
 	if err != nil {
@@ -45,7 +45,7 @@ func TestScanPagesAcrossBoundaries(t *testing.T) {
 			b := testbed.New(t, testbed.Options{})
 			ids := b.Add("octo/api", n, nil)
 			b.Sim.AddRepository("octo/api")
-			res := newScanner(b).ScanAll(context.Background(), []string{"octo/api"}, nil)
+			res := newScanner(b).ScanAll(context.Background(), []artifact.Repository{"octo/api"}, nil)
 			rr := res.Repos[0]
 			if rr.Status != scanner.StatusComplete || rr.Err != nil {
 				t.Fatalf("scan: %+v", rr)
@@ -83,7 +83,7 @@ func TestFailedPageLeavesArtifactsUntouched(t *testing.T) {
 	b.Add("octo/web", 30, nil)
 	s := newScanner(b)
 	ctx := context.Background()
-	first := s.ScanAll(ctx, []string{"octo/api", "octo/web"}, nil)
+	first := s.ScanAll(ctx, []artifact.Repository{"octo/api", "octo/web"}, nil)
 	if first.Failed() != 0 {
 		t.Fatalf("first scan: %v", first.Err())
 	}
@@ -98,7 +98,7 @@ func TestFailedPageLeavesArtifactsUntouched(t *testing.T) {
 	}
 	b.Sim.InjectFault(githubsim.Fault{Route: githubsim.RouteList, Repository: "octo/api", Nth: 2, Status: http.StatusBadGateway})
 	b.Clock.Advance(time.Hour)
-	second := s.ScanAll(ctx, []string{"octo/api", "octo/web"}, nil)
+	second := s.ScanAll(ctx, []artifact.Repository{"octo/api", "octo/web"}, nil)
 
 	api, web := second.Repos[0], second.Repos[1]
 	if api.Status != scanner.StatusFailed || api.Err == nil || !strings.Contains(api.Err.Error(), "octo/api") {
@@ -242,7 +242,7 @@ func TestPrimaryLimitBeyondMaxWaitFailsTheRepository(t *testing.T) {
 func TestManyRepositoriesConcurrently(t *testing.T) {
 	t.Parallel()
 	b := testbed.New(t, testbed.Options{Concurrency: 2})
-	repos := []string{"o/a", "o/b", "o/c", "o/d", "o/e", "o/f"}
+	repos := []artifact.Repository{"o/a", "o/b", "o/c", "o/d", "o/e", "o/f"}
 	for i, r := range repos {
 		b.Add(r, 50*(i+1), nil)
 	}
@@ -326,7 +326,7 @@ func TestScanDurationIsTheClockTimeTheScanTook(t *testing.T) {
 				return s.ScanRepository(context.Background(), "octo/api", nil)
 			}, scanner.StatusFailed, 2 * perRequest},
 		{"through ScanAll", nil, func(s *scanner.Scanner) scanner.RepoResult {
-			return s.ScanAll(context.Background(), []string{"octo/api"}, nil).Repos[0]
+			return s.ScanAll(context.Background(), []artifact.Repository{"octo/api"}, nil).Repos[0]
 		}, scanner.StatusComplete, 3 * perRequest},
 	}
 	for _, tt := range tests {

@@ -51,10 +51,8 @@ const DefaultStallTimeout = 2 * time.Minute
 // Downloader streams the zip archive of one artifact into w; *github.Client
 // is one.
 type Downloader interface {
-	DownloadArtifact(ctx context.Context, repo string, id int64, w io.Writer) (github.DownloadResult, error)
+	DownloadArtifact(ctx context.Context, repo artifact.Repository, id int64, w io.Writer) (github.DownloadResult, error)
 }
-
-var _ Downloader = (*github.Client)(nil)
 
 // Result describes an archive saved to disk.
 type Result struct {
@@ -93,11 +91,10 @@ func (a *Archiver) Used() int64 {
 // Path returns where art's archive goes: Dir/OWNER/REPO/ID-NAME.zip, with
 // the name made safe for a file name.
 func (a *Archiver) Path(art artifact.Artifact) (string, error) {
-	repo, err := artifact.ParseRepository(art.Repository)
-	if err != nil {
-		return "", fmt.Errorf("archive path of artifact %d: %w", art.ID, err)
+	owner, name := art.Repository.Owner(), art.Repository.Name()
+	if owner == "" || name == "" {
+		return "", fmt.Errorf("archive path of artifact %d: %q: %w", art.ID, art.Repository, artifact.ErrBadRepository)
 	}
-	owner, name := artifact.SplitRepository(repo)
 	for _, part := range []string{owner, name} {
 		if part == "." || part == ".." || strings.ContainsAny(part, `/\`+"\x00") {
 			return "", fmt.Errorf("archive path of artifact %d: repository %q cannot name a directory", art.ID, art.Repository)

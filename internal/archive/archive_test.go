@@ -291,11 +291,11 @@ func TestPathRefusesRepositoriesThatEscapeTheDirectory(t *testing.T) {
 	t.Parallel()
 	ar := &archive.Archiver{Dir: "/archive"}
 	for _, repo := range []string{"../etc", "./x", "octo/..", `a\b/c`} {
-		if p, err := ar.Path(artifact.Artifact{Repository: repo, ID: 1, Name: "x"}); err == nil {
+		if p, err := ar.Path(artifact.Artifact{Repository: artifact.Repository(repo), ID: 1, Name: "x"}); err == nil {
 			t.Errorf("Path(%q) = %s, want an error", repo, p)
 		}
 	}
-	p, err := ar.Path(artifact.Artifact{Repository: "Octo/API", ID: 7, Name: "../../etc/passwd"})
+	p, err := ar.Path(artifact.Artifact{Repository: "octo/api", ID: 7, Name: "../../etc/passwd"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // artifact had no workflow_run (and so never matches a branch condition).
 type Artifact struct {
 	ID                 int64
-	Repository         string // "owner/name", lower-cased
+	Repository         Repository
 	NodeID             string
 	Name               string
 	SizeInBytes        int64
@@ -46,20 +46,41 @@ func (a *Artifact) ExpiredAt(now time.Time) bool {
 // ErrBadRepository is returned by ParseRepository for anything that is not owner/name.
 var ErrBadRepository = errors.New("repository must be owner/name")
 
+// Repository names a GitHub repository as "owner/name", lower-cased, since
+// GitHub treats both parts case-insensitively and retentiond uses the name
+// as a key (in maps, in the database). A Repository is made by
+// ParseRepository, where a name enters retentiond (policy, flags, API
+// responses, webhooks), and travels typed from there: nothing deeper parses
+// or validates it again. It is a string underneath so that it is a cheap map
+// and database key; Owner and Name take it apart.
+type Repository string
+
 // ParseRepository checks that s names a repository as "owner/name" and
-// returns it lower-cased, because GitHub treats both parts case-insensitively
-// and retentiond uses the name as a key.
-func ParseRepository(s string) (string, error) {
-	owner, name, ok := strings.Cut(strings.TrimSpace(s), "/")
+// returns it lower-cased, without a trailing ".git".
+func ParseRepository(s string) (Repository, error) {
+	s = strings.TrimSpace(s)
+	owner, name, ok := strings.Cut(s, "/")
 	if !ok || owner == "" || name == "" || strings.Contains(name, "/") || strings.ContainsAny(s, " \t?#") {
 		return "", fmt.Errorf("%q: %w", s, ErrBadRepository)
 	}
 	name = strings.TrimSuffix(name, ".git")
-	return strings.ToLower(owner + "/" + name), nil
+	if name == "" {
+		return "", fmt.Errorf("%q: %w", s, ErrBadRepository)
+	}
+	return Repository(strings.ToLower(owner + "/" + name)), nil
 }
 
-// SplitRepository splits a repository parsed by ParseRepository into owner and name.
-func SplitRepository(repo string) (owner, name string) {
-	owner, name, _ = strings.Cut(repo, "/")
-	return owner, name
+// Owner returns the owner part.
+func (r Repository) Owner() string {
+	owner, _, _ := strings.Cut(string(r), "/")
+	return owner
 }
+
+// Name returns the name part.
+func (r Repository) Name() string {
+	_, name, _ := strings.Cut(string(r), "/")
+	return name
+}
+
+// String returns "owner/name".
+func (r Repository) String() string { return string(r) }

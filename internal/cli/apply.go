@@ -69,12 +69,12 @@ func runApply(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	if opts.run <= 0 {
 		return usagef("apply needs --run ID, the dry-run to carry out ('retentiond audit' lists the latest runs)")
 	}
+	var onlyRepository artifact.Repository
 	if opts.onlyRepository != "" {
-		repo, err := artifact.ParseRepository(opts.onlyRepository)
-		if err != nil {
+		var err error
+		if onlyRepository, err = artifact.ParseRepository(opts.onlyRepository); err != nil {
 			return usagef("--only-repository: %v", err)
 		}
-		opts.onlyRepository = repo
 	}
 	a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
 	if err != nil {
@@ -87,7 +87,7 @@ func runApply(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	}
 	r := a.runner(e, nil, !opts.noWait)
 	sum, err := r.Apply(ctx, opts.run, runner.ApplyOptions{
-		OnlyRule: opts.onlyRule, OnlyRepository: opts.onlyRepository, MaxAge: a.cfg.Janitor.ApplyMaxAge,
+		OnlyRule: opts.onlyRule, OnlyRepository: onlyRepository, MaxAge: a.cfg.Janitor.ApplyMaxAge,
 	})
 	if errors.Is(err, runner.ErrRefused) || errors.Is(err, runner.ErrBusy) {
 		return err

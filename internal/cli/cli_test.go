@@ -52,7 +52,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	b := testbed.New(t, testbed.Options{})
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		b.Add(repo, 10, func(i int, a *artifact.Artifact) {
 			if i%3 == 0 {
 				a.Branch = "feature/y"

@@ -10,6 +10,8 @@ import (
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/janitor"
 	"github.com/retentiond/retentiond/policy"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 type planOpts struct {
@@ -58,7 +60,7 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	if err != nil {
 		return err
 	}
-	latest := make(map[string]store.Scan, len(scans))
+	latest := make(map[artifact.Repository]store.Scan, len(scans))
 	for _, sc := range scans {
 		latest[sc.Repository] = sc
 	}
@@ -66,7 +68,7 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 		sc, scanned := latest[repo]
 		switch {
 		case !scanned:
-			warnings = append(warnings, repo+": never scanned; run 'retentiond scan' first")
+			warnings = append(warnings, repo.String()+": never scanned; run 'retentiond scan' first")
 			continue
 		case sc.Status != store.ScanComplete:
 			warnings = append(warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
@@ -108,7 +110,7 @@ func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 			capBytes += freed
 		}
 		bytes += freed
-		t.Add([]string{ar.Repository, strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), size,
+		t.Add([]string{ar.Repository.String(), strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), size,
 			report.AgeSince(now, ar.CreatedAt), rule, it.Decision.Reason},
 			[]any{ar.Repository, ar.ID, ar.Name, orNil(ar.Branch), ar.SizeInBytes, ar.CreatedAt, it.Decision.Rule, it.Decision.Reason, i >= limit, isExpired})
 	}

@@ -84,7 +84,7 @@ func scanRun(ctx context.Context, e *Env, fs *flag.FlagSet) error {
 func printScan(e *Env, res scanner.Result) {
 	t := &report.Table{Header: []string{"REPOSITORY", "STATUS", "ARTIFACTS", "SIZE", "NEW", "GONE", "PAGES", "REQUESTS", "DURATION"}}
 	for _, rr := range res.Repos {
-		t.Add([]string{rr.Repository, string(rr.Status), strconv.Itoa(rr.Artifacts), report.Bytes(rr.Bytes),
+		t.Add([]string{rr.Repository.String(), string(rr.Status), strconv.Itoa(rr.Artifacts), report.Bytes(rr.Bytes),
 			strconv.Itoa(rr.New), strconv.Itoa(rr.Gone), strconv.Itoa(rr.Pages), strconv.Itoa(rr.Requests),
 			rr.Duration.Round(1e6).String()}, nil)
 	}

@@ -99,10 +99,10 @@ func TestScanCommandReportsDurations(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("scan: exit %d %v\n%s", r.code, r.err, r.stderr)
 	}
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		var row []string
 		for line := range strings.Lines(r.stdout) {
-			if f := strings.Fields(line); len(f) > 0 && f[0] == repo {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == repo.String() {
 				row = f
 			}
 		}

@@ -80,7 +80,7 @@ func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
 		if en.Expired {
 			size += " (expired)" // its storage is freed already
 		}
-		cells := []string{en.Repository, strconv.FormatInt(en.ArtifactID, 10), en.ArtifactName, dash(en.Branch),
+		cells := []string{en.Repository.String(), strconv.FormatInt(en.ArtifactID, 10), en.ArtifactName, dash(en.Branch),
 			size, report.Time(en.ArtifactCreatedAt), dash(en.Rule), en.Reason}
 		if withOutcome {
 			o := string(en.Outcome)

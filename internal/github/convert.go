@@ -12,7 +12,7 @@ import (
 // because the API may omit or null it, into retentiond's flat one: a null
 // timestamp becomes the zero time, a null workflow_run zero run fields, and
 // an absent digest the empty string. repo must already be lower-cased.
-func toArtifact(repo string, a *gh.Artifact) artifact.Artifact {
+func toArtifact(repo artifact.Repository, a *gh.Artifact) artifact.Artifact {
 	out := artifact.Artifact{
 		ID:                 a.GetID(),
 		Repository:         repo,

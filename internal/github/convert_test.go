@@ -72,7 +72,7 @@ func TestConvertNulls(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write([]byte(tc.body))
 			}))
-			got, err := h.c.GetArtifact(t.Context(), "O/R", tc.want.ID)
+			got, err := h.c.GetArtifact(t.Context(), "o/r", tc.want.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,11 +30,7 @@ type DownloadResult struct {
 // An expired artifact returns an error matching ErrExpired. A failure before
 // the first byte reached w is retried with a fresh URL; after that it cannot
 // be, since w cannot be rewound.
-func (c *Client) DownloadArtifact(ctx context.Context, repo string, id int64, w io.Writer) (DownloadResult, error) {
-	repo, err := artifact.ParseRepository(repo)
-	if err != nil {
-		return DownloadResult{}, fmt.Errorf("downloading artifact %d: %w", id, err)
-	}
+func (c *Client) DownloadArtifact(ctx context.Context, repo artifact.Repository, id int64, w io.Writer) (DownloadResult, error) {
 	for tries := 0; ; tries++ {
 		res, written, err := c.download(ctx, repo, id, w)
 		if err == nil {
@@ -47,7 +43,7 @@ func (c *Client) DownloadArtifact(ctx context.Context, repo string, id int64, w 
 		}
 		d := c.jitter(min(transientBase<<tries, transientCap))
 		c.log.LogAttrs(ctx, slog.LevelWarn, "waiting before retrying GitHub request",
-			slog.String("repository", repo),
+			slog.String("repository", repo.String()),
 			slog.Int64("artifact_id", id),
 			slog.Duration("wait", d),
 			slog.String("reason", "archive download failed"),
@@ -70,7 +66,7 @@ func (e *blobError) Error() string { return e.err.Error() }
 func (e *blobError) Unwrap() error { return e.err }
 
 // download makes one attempt: ask the API where the archive is, then fetch it.
-func (c *Client) download(ctx context.Context, repo string, id int64, w io.Writer) (DownloadResult, int64, error) {
+func (c *Client) download(ctx context.Context, repo artifact.Repository, id int64, w io.Writer) (DownloadResult, int64, error) {
 	resp, err := c.send(ctx, request{method: http.MethodGet, url: artifactPath(repo, id) + "/zip", repo: repo, found: true}, nil)
 	if err != nil {
 		return DownloadResult{}, 0, err

@@ -60,7 +60,7 @@ func TestDownloadArtifact(t *testing.T) {
 	t.Parallel()
 	f := newDownloadFixture(t, nil, serveArchive(archive))
 	var buf bytes.Buffer
-	res, err := f.api.c.DownloadArtifact(t.Context(), "O/R", 1, &buf)
+	res, err := f.api.c.DownloadArtifact(t.Context(), "o/r", 1, &buf)
 	if err != nil {
 		t.Fatalf("DownloadArtifact: %v", err)
 	}

@@ -31,30 +31,20 @@ type ListStats struct {
 //
 // Pages after the first come from the Link header's rel="next" URL as GitHub
 // gave it, never from a page number the client made up.
-func (c *Client) ListArtifacts(ctx context.Context, repo string, fn func(page []artifact.Artifact) error) (ListStats, error) {
-	repo, err := artifact.ParseRepository(repo)
-	if err != nil {
-		return ListStats{}, fmt.Errorf("listing artifacts: %w", err)
-	}
-	owner, name := artifact.SplitRepository(repo)
-	first := fmt.Sprintf("repos/%s/%s/actions/artifacts?per_page=%d", url.PathEscape(owner), url.PathEscape(name), perPage)
-	return c.list(ctx, repo, "artifacts of "+repo, first, fn)
+func (c *Client) ListArtifacts(ctx context.Context, repo artifact.Repository, fn func(page []artifact.Artifact) error) (ListStats, error) {
+	first := fmt.Sprintf("repos/%s/%s/actions/artifacts?per_page=%d", url.PathEscape(repo.Owner()), url.PathEscape(repo.Name()), perPage)
+	return c.list(ctx, repo, "artifacts of "+repo.String(), first, fn)
 }
 
 // ListRunArtifacts lists the artifacts of one workflow run of repo, newest
 // first, page by page like ListArtifacts.
-func (c *Client) ListRunArtifacts(ctx context.Context, repo string, runID int64, fn func(page []artifact.Artifact) error) (ListStats, error) {
-	repo, err := artifact.ParseRepository(repo)
-	if err != nil {
-		return ListStats{}, fmt.Errorf("listing run artifacts: %w", err)
-	}
-	owner, name := artifact.SplitRepository(repo)
-	first := fmt.Sprintf("repos/%s/%s/actions/runs/%d/artifacts?per_page=%d&direction=desc", url.PathEscape(owner), url.PathEscape(name), runID, perPage)
+func (c *Client) ListRunArtifacts(ctx context.Context, repo artifact.Repository, runID int64, fn func(page []artifact.Artifact) error) (ListStats, error) {
+	first := fmt.Sprintf("repos/%s/%s/actions/runs/%d/artifacts?per_page=%d&direction=desc", url.PathEscape(repo.Owner()), url.PathEscape(repo.Name()), runID, perPage)
 	return c.list(ctx, repo, fmt.Sprintf("artifacts of %s run %d", repo, runID), first, fn)
 }
 
 // list fetches pages from first on, following rel="next".
-func (c *Client) list(ctx context.Context, repo, what, first string, fn func([]artifact.Artifact) error) (ListStats, error) {
+func (c *Client) list(ctx context.Context, repo artifact.Repository, what, first string, fn func([]artifact.Artifact) error) (ListStats, error) {
 	var stats ListStats
 	next := first
 	for {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v92/github"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // Backoff shapes. Transient failures (5xx, network, a garbled body) back off
@@ -33,7 +35,7 @@ type request struct {
 	// url is relative to the base URL ("repos/o/r/actions/artifacts") or an
 	// absolute URL on the API host (a Link header's next page).
 	url  string
-	repo string // for logs
+	repo artifact.Repository // for logs
 	// found makes a 302 the expected answer (archive downloads): send returns
 	// it instead of treating it as a redirect to follow.
 	found bool
@@ -109,7 +111,7 @@ func (c *Client) send(ctx context.Context, r request, target func() any) (*gh.Re
 			return resp, err
 		}
 		c.log.LogAttrs(ctx, w.level, "waiting before retrying GitHub request",
-			slog.String("repository", r.repo),
+			slog.String("repository", r.repo.String()),
 			slog.String("method", r.method),
 			slog.String("path", c.pathOf(req.URL)),
 			slog.Duration("wait", w.d),

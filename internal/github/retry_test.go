@@ -195,7 +195,7 @@ func TestRetries(t *testing.T) {
 func TestWaitLogAttributes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, newScript(secondaryLimited("7"), okList()))
-	if _, err := h.c.ListArtifacts(t.Context(), "O/R", func([]artifact.Artifact) error { return nil }); err != nil {
+	if _, err := h.c.ListArtifacts(t.Context(), "o/r", func([]artifact.Artifact) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	logs := h.logs.String()

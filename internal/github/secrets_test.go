@@ -96,7 +96,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	ctx := t.Context()
 	noop := func([]artifact.Artifact) error { return nil }
 	for _, name := range repos {
-		repo := "o/" + name
+		repo := artifact.Repository("o/" + name)
 		_, err := h.c.ListArtifacts(ctx, repo, noop)
 		errs = append(errs, err)
 		_, err = h.c.ListRunArtifacts(ctx, repo, 1, noop)

@@ -48,7 +48,7 @@ func newSimFixture(t *testing.T, opts githubsim.Options, mod ...func(*Config)) *
 }
 
 // list lists repo and returns every artifact and the stats.
-func (f *simFixture) list(t *testing.T, repo string) ([]artifact.Artifact, ListStats) {
+func (f *simFixture) list(t *testing.T, repo artifact.Repository) ([]artifact.Artifact, ListStats) {
 	t.Helper()
 	var all []artifact.Artifact
 	stats, err := f.c.ListArtifacts(t.Context(), repo, func(page []artifact.Artifact) error {
@@ -67,7 +67,7 @@ func TestSimListMatchesStore(t *testing.T) {
 		t.Run("base "+base, func(t *testing.T) {
 			t.Parallel()
 			f := newSimFixture(t, githubsim.Options{}, func(c *Config) { c.BaseURL += base })
-			repo := f.sim.Generate(githubsim.GenerateOptions{Owner: "acme", ArtifactsPerRepository: 250, Now: t0})[0]
+			repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{Owner: "acme", ArtifactsPerRepository: 250, Now: t0})[0])
 			got, stats := f.list(t, repo)
 			if diff := cmp.Diff(ListStats{Pages: 3, Requests: 3, TotalCount: 250}, stats); diff != "" {
 				t.Errorf("stats (-want +got):\n%s", diff)
@@ -144,7 +144,7 @@ func TestSimFaults(t *testing.T) {
 			t.Parallel()
 			f := newSimFixture(t, githubsim.Options{})
 			f.srv.Client().Transport.(*http.Transport).DisableKeepAlives = true
-			repo := f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 150, Now: t0})[0]
+			repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 150, Now: t0})[0])
 			for _, fault := range tc.faults {
 				f.sim.InjectFault(fault)
 			}
@@ -170,7 +170,7 @@ func TestSimPrimaryLimit(t *testing.T) {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			t.Parallel()
 			f := newSimFixture(t, githubsim.Options{RateLimitStatus: status})
-			repo := f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 150, Now: t0})[0]
+			repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 150, Now: t0})[0])
 			f.sim.SetRateLimit(1, t0.Add(7*time.Minute)) // enough for page 1 only
 			got, stats := f.list(t, repo)
 			if len(got) != 150 || stats.Requests != 3 {
@@ -187,7 +187,7 @@ func TestSimPrimaryLimit(t *testing.T) {
 	t.Run("beyond max wait", func(t *testing.T) {
 		t.Parallel()
 		f := newSimFixture(t, githubsim.Options{})
-		repo := f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 10, Now: t0})[0]
+		repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 10, Now: t0})[0])
 		f.sim.SetRateLimit(0, t0.Add(50*time.Minute))
 		_, err := f.c.ListArtifacts(t.Context(), repo, func([]artifact.Artifact) error { return nil })
 		if !errors.Is(err, ErrRateLimited) {
@@ -202,7 +202,7 @@ func TestSimPrimaryLimit(t *testing.T) {
 func TestSimGetDeleteDownload(t *testing.T) {
 	t.Parallel()
 	f := newSimFixture(t, githubsim.Options{})
-	repo := f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 3, Now: t0})[0]
+	repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 3, Now: t0})[0])
 	arts := f.sim.Artifacts(repo)
 	id := arts[0].ID
 
@@ -253,7 +253,7 @@ func TestSimGetDeleteDownload(t *testing.T) {
 func TestSimListRunArtifacts(t *testing.T) {
 	t.Parallel()
 	f := newSimFixture(t, githubsim.Options{})
-	repo := f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 200, Now: t0})[0]
+	repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 200, Now: t0})[0])
 	var runID int64
 	var want []int64
 	for _, a := range f.sim.Artifacts(repo) {
@@ -275,7 +275,7 @@ func TestSimListRunArtifacts(t *testing.T) {
 func TestSimBadToken(t *testing.T) {
 	t.Parallel()
 	f := newSimFixture(t, githubsim.Options{Token: "the-right-token"})
-	repo := f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 1, Now: t0})[0]
+	repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 1, Now: t0})[0])
 	_, err := f.c.ListArtifacts(t.Context(), repo, func([]artifact.Artifact) error { return nil })
 	if !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("err = %v, want ErrUnauthorized", err)
@@ -290,7 +290,7 @@ func TestSimBadToken(t *testing.T) {
 func TestSimConcurrencyUnderSecondaryLimit(t *testing.T) {
 	t.Parallel()
 	f := newSimFixture(t, githubsim.Options{SecondaryLimits: true, MaxConcurrent: 2}, func(c *Config) { c.Concurrency = 2 })
-	repo := f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 20, Now: t0})[0]
+	repo := artifact.Repository(f.sim.Generate(githubsim.GenerateOptions{ArtifactsPerRepository: 20, Now: t0})[0])
 	arts := f.sim.Artifacts(repo)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(arts))

@@ -77,7 +77,7 @@ func BenchmarkScanGoGitHub(b *testing.B) {
 		for _, repo := range s.Repositories() {
 			opts := &github.ListArtifactsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 			for {
-				list, resp, err := c.Actions.ListArtifacts(b.Context(), "acme", repo[len("acme/"):], opts)
+				list, resp, err := c.Actions.ListArtifacts(b.Context(), repo.Owner(), repo.Name(), opts)
 				if err != nil {
 					b.Fatal(err)
 				}

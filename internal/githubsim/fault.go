@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // Fault makes matching requests misbehave. A request matches when Method,
@@ -137,7 +135,7 @@ func (s *Server) requestRepo(rt route) string {
 		}
 		return ""
 	}
-	key, err := artifact.ParseRepository(rt.owner + "/" + rt.repo)
+	key, err := parseRepository(rt.owner + "/" + rt.repo)
 	if err != nil {
 		return ""
 	}

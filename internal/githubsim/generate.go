@@ -28,7 +28,7 @@ type GenerateOptions struct {
 // Generate adds opts.Repositories × opts.ArtifactsPerRepository artifacts and
 // returns the repository names. The data looks like DemoOrg's (see generate
 // and DemoOrg); 200,000 artifacts take well under a second.
-func (s *Server) Generate(opts GenerateOptions) []string {
+func (s *Server) Generate(opts GenerateOptions) []artifact.Repository {
 	if opts.Owner == "" {
 		opts.Owner = "acme"
 	}
@@ -43,7 +43,7 @@ func (s *Server) Generate(opts GenerateOptions) []string {
 		counts[i] = opts.ArtifactsPerRepository
 	}
 	s.generate(opts, names, counts)
-	return names
+	return repositories(names)
 }
 
 // DemoOrg seeds the organisation `retentiond demo` runs against and returns
@@ -56,11 +56,11 @@ func (s *Server) Generate(opts GenerateOptions) []string {
 // docker-image (about 50 of those, 1-4.5 GB each). Retention is 90 days, or
 // 30 days for half the runs off main, so over a third are expired. About 1%
 // have "workflow_run": null and about 3% a null digest. Same now, same data.
-func (s *Server) DemoOrg(now time.Time) []string {
+func (s *Server) DemoOrg(now time.Time) []artifact.Repository {
 	names := []string{"octo-org/api", "octo-org/web", "octo-org/mobile", "octo-org/infra", "octo-org/docs"}
 	counts := []int{1200, 900, 500, 250, 150}
 	s.generate(GenerateOptions{Seed: 20260101, Now: now}, names, counts)
-	return names
+	return repositories(names)
 }
 
 // runKind is a workflow and the artifacts one of its runs uploads.
@@ -182,7 +182,7 @@ func (s *Server) generate(opts GenerateOptions, names []string, counts []int) {
 			s.nextArtifactID++
 			a := artifact.Artifact{
 				ID:          id,
-				Repository:  repo.key,
+				Repository:  artifact.Repository(repo.key),
 				NodeID:      nodeID(id),
 				Name:        name,
 				SizeInBytes: sizeOf(rng, name),

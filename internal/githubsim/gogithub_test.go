@@ -60,7 +60,7 @@ func (f *fixture) add(repo string, n int, name func(i int) string, run int64) []
 	ids := make([]int64, n)
 	for i := range n {
 		ids[n-1-i] = f.sim.AddArtifact(artifact.Artifact{
-			Repository: repo, Name: name(i), SizeInBytes: int64(i), Digest: githubsim.AutoDigest,
+			Repository: artifact.Repository(repo), Name: name(i), SizeInBytes: int64(i), Digest: githubsim.AutoDigest,
 			CreatedAt: start, UpdatedAt: start, ExpiresAt: start.Add(24 * time.Hour),
 			WorkflowRunID: run, Branch: "main", HeadSHA: "abc",
 		})

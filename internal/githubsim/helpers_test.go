@@ -120,7 +120,7 @@ func seed(s *Server, repo string, n int) []int64 {
 	ids := make([]int64, n)
 	for i := range n {
 		ids[n-1-i] = s.AddArtifact(artifact.Artifact{
-			Repository:  repo,
+			Repository:  artifact.Repository(repo),
 			Name:        fmt.Sprintf("art-%d", i),
 			SizeInBytes: int64(1000 + i),
 			CreatedAt:   testNow.Add(time.Duration(i) * time.Minute),

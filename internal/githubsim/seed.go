@@ -61,7 +61,7 @@ func (s *Server) SeedJSON(r io.Reader) error {
 	seen := make(map[int64]string)
 	repoIDs := make(map[int64]string)
 	for i, repo := range doc.Repositories {
-		key, err := artifact.ParseRepository(repo.FullName)
+		key, err := parseRepository(repo.FullName)
 		if err != nil {
 			return fmt.Errorf("repository %d: %w: %w", i, ErrBadSeed, err)
 		}

@@ -78,7 +78,7 @@ func findDesc(s []*entry, id int64) *entry {
 // mustParseRepository panics on a malformed name: seeding with one is a bug
 // in the test or demo, like a malformed URL given to httptest.
 func mustParseRepository(fullName, caller string) string {
-	key, err := artifact.ParseRepository(fullName)
+	key, err := parseRepository(fullName)
 	if err != nil {
 		panic(fmt.Sprintf("githubsim: %s: %v", caller, err))
 	}
@@ -124,10 +124,10 @@ func (s *Server) ensureRepoLocked(display, key string, id int64) *repository {
 // archive_download_url are built from each request when empty. It panics if
 // a.Repository is not owner/name or a.ID belongs to another repository.
 func (s *Server) AddArtifact(a artifact.Artifact) int64 {
-	key := mustParseRepository(a.Repository, "AddArtifact")
+	key := mustParseRepository(string(a.Repository), "AddArtifact")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	repo := s.ensureRepoLocked(strings.TrimSpace(a.Repository), key, 0)
+	repo := s.ensureRepoLocked(strings.TrimSpace(string(a.Repository)), key, 0)
 	lazy := a.Digest == AutoDigest
 	if lazy {
 		a.Digest = ""
@@ -167,7 +167,7 @@ func (s *Server) putLocked(repo *repository, a artifact.Artifact, lazyDigest boo
 
 // newEntry normalises a for storage in repo.
 func newEntry(repo *repository, a artifact.Artifact, lazyDigest bool) *entry {
-	a.Repository = repo.key
+	a.Repository = artifact.Repository(repo.key)
 	if a.NodeID == "" {
 		a.NodeID = nodeID(a.ID)
 	}
@@ -212,7 +212,7 @@ func (s *Server) unindexLocked(repo *repository, id int64) bool {
 
 // lookupLocked finds the repository named repo and its artifact id.
 func (s *Server) lookupLocked(repo string, id int64) (*repository, *entry) {
-	key, err := artifact.ParseRepository(repo)
+	key, err := parseRepository(repo)
 	if err != nil {
 		return nil, nil
 	}
@@ -225,10 +225,10 @@ func (s *Server) lookupLocked(repo string, id int64) (*repository, *entry) {
 
 // RemoveArtifact deletes an artifact behind the clients' backs, as another
 // tool or a person in the web UI would. It reports whether it existed.
-func (s *Server) RemoveArtifact(repo string, id int64) bool {
+func (s *Server) RemoveArtifact(repo artifact.Repository, id int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, e := s.lookupLocked(repo, id)
+	r, e := s.lookupLocked(string(repo), id)
 	if e == nil {
 		return false
 	}
@@ -238,20 +238,20 @@ func (s *Server) RemoveArtifact(repo string, id int64) bool {
 // SetExpired sets the expired flag of an artifact and reports whether it exists.
 // The flag is never derived from expires_at and the clock: GitHub flips it
 // some time after expiry, so tests set it when they need it.
-func (s *Server) SetExpired(repo string, id int64, expired bool) bool {
-	return s.mutate(repo, id, func(e *entry) { e.a.Expired = expired })
+func (s *Server) SetExpired(repo artifact.Repository, id int64, expired bool) bool {
+	return s.mutate(string(repo), id, func(e *entry) { e.a.Expired = expired })
 }
 
 // SetContent makes the download of an artifact serve content, and sets its
 // digest to the sha256 of content. It reports whether the artifact exists.
-func (s *Server) SetContent(repo string, id int64, content []byte) bool {
+func (s *Server) SetContent(repo artifact.Repository, id int64, content []byte) bool {
 	content = slices.Clone(content)
 	if content == nil {
 		content = []byte{}
 	}
 	sum := sha256.Sum256(content)
 	digest := "sha256:" + hex.EncodeToString(sum[:])
-	return s.mutate(repo, id, func(e *entry) {
+	return s.mutate(string(repo), id, func(e *entry) {
 		e.content = content
 		e.a.Digest = digest
 		e.lazyDigest = false
@@ -261,8 +261,8 @@ func (s *Server) SetContent(repo string, id int64, content []byte) bool {
 // SetDigest overrides the digest an artifact is listed with ("" serves null),
 // for example to simulate a corrupted download. It reports whether the
 // artifact exists.
-func (s *Server) SetDigest(repo string, id int64, digest string) bool {
-	return s.mutate(repo, id, func(e *entry) {
+func (s *Server) SetDigest(repo artifact.Repository, id int64, digest string) bool {
+	return s.mutate(string(repo), id, func(e *entry) {
 		e.a.Digest = digest
 		e.lazyDigest = false
 	})
@@ -295,10 +295,10 @@ func (s *Server) mutate(repo string, id int64, change func(*entry)) bool {
 }
 
 // Exists reports whether repo has an artifact with this id.
-func (s *Server) Exists(repo string, id int64) bool {
+func (s *Server) Exists(repo artifact.Repository, id int64) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, e := s.lookupLocked(repo, id)
+	_, e := s.lookupLocked(string(repo), id)
 	return e != nil
 }
 
@@ -306,10 +306,10 @@ func (s *Server) Exists(repo string, id int64) bool {
 // with Repository lower-cased and lazily computed digests filled in. URL and
 // ArchiveDownloadURL are empty unless they were seeded, because the served
 // ones depend on the request's host.
-func (s *Server) Artifacts(repo string) []artifact.Artifact {
+func (s *Server) Artifacts(repo artifact.Repository) []artifact.Artifact {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	key, err := artifact.ParseRepository(repo)
+	key, err := parseRepository(string(repo))
 	if err != nil {
 		return nil
 	}
@@ -326,22 +326,22 @@ func (s *Server) Artifacts(repo string) []artifact.Artifact {
 }
 
 // Repositories returns the lower-cased names of all repositories, sorted.
-func (s *Server) Repositories() []string {
+func (s *Server) Repositories() []artifact.Repository {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	names := make([]string, 0, len(s.repos))
+	names := make([]artifact.Repository, 0, len(s.repos))
 	for k := range s.repos {
-		names = append(names, k)
+		names = append(names, artifact.Repository(k))
 	}
 	slices.Sort(names)
 	return names
 }
 
 // RepositoryID returns the numeric id of repo.
-func (s *Server) RepositoryID(repo string) (int64, bool) {
+func (s *Server) RepositoryID(repo artifact.Repository) (int64, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	key, err := artifact.ParseRepository(repo)
+	key, err := parseRepository(string(repo))
 	if err != nil {
 		return 0, false
 	}
@@ -357,4 +357,20 @@ func (s *Server) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.owner)
+}
+
+// parseRepository is artifact.ParseRepository as the simulator's key: the
+// lower-cased owner/name, as GitHub compares names.
+func parseRepository(s string) (string, error) {
+	r, err := artifact.ParseRepository(s)
+	return string(r), err
+}
+
+// repositories types the simulator's names for its callers.
+func repositories(names []string) []artifact.Repository {
+	out := make([]artifact.Repository, len(names))
+	for i, n := range names {
+		out[i] = artifact.Repository(strings.ToLower(n))
+	}
+	return out
 }

@@ -64,7 +64,7 @@ func TestAddArtifactNormalises(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stored artifact (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"octo/app"}, s.Repositories()); diff != "" {
+	if diff := cmp.Diff([]artifact.Repository{"octo/app"}, s.Repositories()); diff != "" {
 		t.Errorf("Repositories (-want +got):\n%s", diff)
 	}
 	if s.Artifacts("octo/none") != nil || s.Artifacts("bad") != nil {
@@ -166,7 +166,7 @@ func TestSeedJSON(t *testing.T) {
 	if diff := cmp.Diff(want, s.Artifacts("octo/app")); diff != "" {
 		t.Errorf("seeded (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"octo/app", "octo/empty"}, s.Repositories()); diff != "" {
+	if diff := cmp.Diff([]artifact.Repository{"octo/app", "octo/empty"}, s.Repositories()); diff != "" {
 		t.Errorf("repositories (-want +got):\n%s", diff)
 	}
 	if next := s.AddArtifact(artifact.Artifact{Repository: "octo/app"}); next <= 11 {
@@ -211,7 +211,7 @@ func TestGenerate(t *testing.T) {
 	b, _ := newSim(t, Options{})
 	names := a.Generate(opts)
 	b.Generate(opts)
-	if diff := cmp.Diff([]string{"acme/repo-000", "acme/repo-001", "acme/repo-002"}, names); diff != "" {
+	if diff := cmp.Diff([]artifact.Repository{"acme/repo-000", "acme/repo-001", "acme/repo-002"}, names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
 	seen := map[int64]bool{}
@@ -278,7 +278,7 @@ func TestDemoOrg(t *testing.T) {
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	s, _ := newSim(t, Options{})
 	names := s.DemoOrg(now)
-	if diff := cmp.Diff([]string{"octo-org/api", "octo-org/web", "octo-org/mobile", "octo-org/infra", "octo-org/docs"}, names); diff != "" {
+	if diff := cmp.Diff([]artifact.Repository{"octo-org/api", "octo-org/web", "octo-org/mobile", "octo-org/infra", "octo-org/docs"}, names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
 	var total, huge, expired, nullRun, nullDigest int

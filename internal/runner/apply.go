@@ -31,8 +31,8 @@ type ApplyOptions struct {
 	// OnlyRule applies only the decisions of the delete rule of this name,
 	// ignoring case.
 	OnlyRule string
-	// OnlyRepository applies only the decisions about this owner/name.
-	OnlyRepository string
+	// OnlyRepository applies only the decisions about this repository.
+	OnlyRepository artifact.Repository
 	// MaxAge refuses a reviewed run that started longer ago
 	// (APPLY_MAX_AGE); 0 means DefaultApplyMaxAge.
 	MaxAge time.Duration
@@ -75,7 +75,7 @@ func (r *Runner) Apply(ctx context.Context, reviewedID int64, opts ApplyOptions)
 		return sum, err
 	}
 	log.InfoContext(ctx, "apply started", slog.Int64("reviewed_run_id", reviewedID), slog.Int("decisions", len(items)),
-		slog.String("only_rule", opts.OnlyRule), slog.String("only_repository", opts.OnlyRepository))
+		slog.String("only_rule", opts.OnlyRule), slog.String("only_repository", opts.OnlyRepository.String()))
 	rep, runErr := j.Execute(ctx, sum.RunID, items)
 	sum.Janitor = rep
 	return sum, r.record(ctx, log, &sum, runErr)
@@ -111,12 +111,7 @@ func (r *Runner) reviewedItems(ctx context.Context, reviewedID int64, opts Apply
 			reviewedID, policy.FormatAge(age, maxAge), policy.FormatDuration(maxAge))
 	}
 
-	filter := store.ReviewFilter{Rule: opts.OnlyRule}
-	if opts.OnlyRepository != "" {
-		if filter.Repository, err = artifact.ParseRepository(opts.OnlyRepository); err != nil {
-			return nil, refuse("--only-repository: %v", err)
-		}
-	}
+	filter := store.ReviewFilter{Rule: opts.OnlyRule, Repository: opts.OnlyRepository}
 	entries, err := r.store.ReviewedDecisions(ctx, reviewedID, filter)
 	if err != nil {
 		return nil, err
@@ -178,7 +173,7 @@ func (r *Runner) nothingToApply(ctx context.Context, reviewedID int64, opts Appl
 		scope += " of rule " + opts.OnlyRule
 	}
 	if opts.OnlyRepository != "" {
-		scope += " about " + opts.OnlyRepository
+		scope += " about " + opts.OnlyRepository.String()
 	}
 	applied, err := r.store.ApplyRuns(ctx, reviewedID)
 	if err != nil {

@@ -51,7 +51,7 @@ type applyBed struct {
 func newApplyBed(t *testing.T) *applyBed {
 	t.Helper()
 	b := &applyBed{Bed: testbed.New(t, testbed.Options{}), archiveDir: t.TempDir()}
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		b.Add(repo, 6, func(i int, a *artifact.Artifact) {
 			if i%2 == 1 {
 				a.Name = "logs"
@@ -105,7 +105,7 @@ func (b *applyBed) outcomeIDs(t *testing.T, runID int64, o store.Outcome) []int6
 
 func (b *applyBed) present() map[int64]bool {
 	out := map[int64]bool{}
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		for _, a := range b.Sim.Artifacts(repo) {
 			out[a.ID] = true
 		}
@@ -191,7 +191,7 @@ func TestApplySparesWhatChangedSinceTheReview(t *testing.T) {
 	ctx := context.Background()
 	reviewed, ids := b.review(t)
 	byID := map[int64]artifact.Artifact{}
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		for _, a := range b.Sim.Artifacts(repo) {
 			byID[a.ID] = a
 		}
@@ -403,7 +403,7 @@ func TestApplyNarrowed(t *testing.T) {
 		want func(e store.AuditEntry) bool
 	}{
 		{"one rule", runner.ApplyOptions{OnlyRule: "old-builds"}, func(e store.AuditEntry) bool { return e.Rule == "old-builds" }},
-		{"one repository", runner.ApplyOptions{OnlyRepository: "Octo/Web"}, func(e store.AuditEntry) bool { return e.Repository == "octo/web" }},
+		{"one repository", runner.ApplyOptions{OnlyRepository: "octo/web"}, func(e store.AuditEntry) bool { return e.Repository == "octo/web" }},
 		{"both", runner.ApplyOptions{OnlyRule: "old-logs", OnlyRepository: "octo/api"}, func(e store.AuditEntry) bool {
 			return e.Rule == "old-logs" && e.Repository == "octo/api"
 		}},

@@ -20,6 +20,8 @@ import (
 	"github.com/retentiond/retentiond/janitor"
 	"github.com/retentiond/retentiond/policy"
 	"github.com/retentiond/retentiond/scanner"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // Triggers recorded in runs.trigger.
@@ -95,7 +97,7 @@ type Summary struct {
 	Scan        scanner.Result
 	Janitor     janitor.Report
 	Reconciled  janitor.ReconcileReport
-	Blocked     []string // repositories that got no deletions because their scan failed
+	Blocked     []artifact.Repository // repositories that got no deletions because their scan failed
 	StartedAt   time.Time
 	FinishedAt  time.Time
 	Error       string
@@ -254,7 +256,7 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		if rr.Status != scanner.StatusComplete {
 			sum.Blocked = append(sum.Blocked, rr.Repository)
 			log.WarnContext(ctx, "no deletions for this repository: its scan did not complete",
-				slog.String("repository", rr.Repository), slog.Any("error", rr.Err))
+				slog.String("repository", rr.Repository.String()), slog.Any("error", rr.Err))
 			continue
 		}
 		if ctx.Err() != nil {
@@ -272,7 +274,7 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 			it := janitor.Item{Artifact: arts[i], Decision: decisions[i]}
 			if debug {
 				log.LogAttrs(ctx, slog.LevelDebug, "decision",
-					slog.String("repository", rr.Repository), slog.Int64("artifact_id", arts[i].ID),
+					slog.String("repository", rr.Repository.String()), slog.Int64("artifact_id", arts[i].ID),
 					slog.String("artifact_name", arts[i].Name), slog.String("action", string(decisions[i].Action)),
 					slog.String("rule", decisions[i].Rule), slog.String("reason", decisions[i].Reason))
 			}

@@ -45,7 +45,7 @@ rules:
 // seed gives each repository 10 artifacts an hour apart on two branches, so
 // that the policy deletes some and keeps others for several reasons.
 func seed(b *testbed.Bed) {
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		b.Add(repo, 10, func(i int, a *artifact.Artifact) {
 			if i%2 == 1 {
 				a.Branch = "feature/x"
@@ -86,7 +86,7 @@ func expectedDeletes(t *testing.T, b *testbed.Bed) map[int64]bool {
 
 func simIDs(b *testbed.Bed) map[int64]bool {
 	ids := map[int64]bool{}
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		for _, a := range b.Sim.Artifacts(repo) {
 			ids[a.ID] = true
 		}
@@ -216,7 +216,7 @@ func TestFailedScanBlocksDeletionsForThatRepositoryOnly(t *testing.T) {
 	if sum.Status != runner.StatusPartial || !strings.Contains(sum.Error, "octo/web") {
 		t.Fatalf("status %s, error %q", sum.Status, sum.Error)
 	}
-	if diff := cmp.Diff([]string{"octo/web"}, sum.Blocked); diff != "" {
+	if diff := cmp.Diff([]artifact.Repository{"octo/web"}, sum.Blocked); diff != "" {
 		t.Errorf("blocked (-want +got):\n%s", diff)
 	}
 	if got := len(b.Sim.Artifacts("octo/web")); got != 10 {

@@ -13,6 +13,8 @@ import (
 	"github.com/retentiond/retentiond/internal/githubsim"
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // pendingRow is a row of the pending_deletions view.
@@ -107,7 +109,7 @@ func TestRunTotalsCountOnlyFreedStorage(t *testing.T) {
 	ctx := context.Background()
 	var expired []int64
 	var live, expiredBytes int64
-	for _, repo := range []string{"octo/api", "octo/web"} {
+	for _, repo := range []artifact.Repository{"octo/api", "octo/web"} {
 		arts := b.Sim.Artifacts(repo)
 		// The oldest would-be deletion of each repository has expired.
 		oldest := arts[len(arts)-1]

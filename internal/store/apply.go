@@ -5,11 +5,13 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // ReviewFilter narrows ReviewedDecisions. Zero fields do not filter.
 type ReviewFilter struct {
-	Repository string // owner/name, lower-case as stored
+	Repository artifact.Repository
 	Rule       string // compared ignoring case, as rule names are unique regardless of case
 }
 

@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/retentiond/retentiond/internal/store"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 func TestReviewedDecisionsLeaveOutWhatAnApplySettled(t *testing.T) {
@@ -27,7 +29,7 @@ func TestReviewedDecisionsLeaveOutWhatAnApplySettled(t *testing.T) {
 		}
 		return id
 	}
-	row := func(run, artifactID int64, repo, rule string, action store.Action, o store.Outcome) store.AuditEntry {
+	row := func(run, artifactID int64, repo artifact.Repository, rule string, action store.Action, o store.Outcome) store.AuditEntry {
 		return store.AuditEntry{RunID: run, RecordedAt: t0, Repository: repo, ArtifactID: artifactID, ArtifactName: "build",
 			SizeInBytes: 10, ArtifactCreatedAt: t0.Add(time.Duration(artifactID) * time.Minute), Action: action, Rule: rule, Reason: "r", Outcome: o}
 	}

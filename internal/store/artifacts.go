@@ -29,7 +29,7 @@ const artifactColumns = `id, repository, node_id, name, size_in_bytes, url, arch
 // LiveArtifacts returns every artifact of repo that is not gone, newest
 // (largest id) first, as GitHub lists them. The policy engine needs a
 // repository's artifacts all at once to rank them, so this is a slice.
-func (s *Store) LiveArtifacts(ctx context.Context, repo string) ([]artifact.Artifact, error) {
+func (s *Store) LiveArtifacts(ctx context.Context, repo artifact.Repository) ([]artifact.Artifact, error) {
 	var arts []artifact.Artifact
 	err := s.retry(ctx, "loading live artifacts", func(ctx context.Context, _ bool) (err error) {
 		arts, err = s.liveArtifacts(ctx, repo)
@@ -38,7 +38,7 @@ func (s *Store) LiveArtifacts(ctx context.Context, repo string) ([]artifact.Arti
 	return arts, err
 }
 
-func (s *Store) liveArtifacts(ctx context.Context, repo string) ([]artifact.Artifact, error) {
+func (s *Store) liveArtifacts(ctx context.Context, repo artifact.Repository) ([]artifact.Artifact, error) {
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+artifactColumns+` FROM artifacts WHERE repository = $1 AND gone_at IS NULL ORDER BY id DESC`, repo)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // Outcome is what became of one decision, as stored in audit_log.outcome.
@@ -69,7 +71,7 @@ type AuditEntry struct {
 	ID                int64
 	RunID             int64
 	RecordedAt        time.Time
-	Repository        string
+	Repository        artifact.Repository
 	ArtifactID        int64
 	ArtifactName      string
 	SizeInBytes       int64
@@ -297,7 +299,7 @@ func (s *Store) PendingAudit(ctx context.Context) ([]AuditEntry, error) {
 type AuditFilter struct {
 	RunID      int64
 	Outcome    Outcome
-	Repository string
+	Repository artifact.Repository
 	Rule       string // compared ignoring case
 	Action     Action
 	Limit      int

@@ -31,7 +31,7 @@ func BenchmarkScanPath(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		g := repoSeq.Add(1)
-		repo := fmt.Sprintf("bench/repo-%d", g)
+		repo := artifact.Repository(fmt.Sprintf("bench/repo-%d", g))
 		base := g * 1_000_000_000
 		page := make([]artifact.Artifact, pageSize)
 		var (

@@ -40,7 +40,7 @@ const (
 
 // NewScan describes a scan that is starting.
 type NewScan struct {
-	Repository    string // owner/name as returned by artifact.ParseRepository
+	Repository    artifact.Repository
 	Kind          ScanKind
 	WorkflowRunID int64  // required for ScanKindWorkflowRun, zero for ScanKindRepository
 	RunID         *int64 // the janitor run that asked for the scan, if any
@@ -70,7 +70,7 @@ type ScanCounts struct {
 // running; TotalCount is zero when no page was read.
 type Scan struct {
 	ID            int64
-	Repository    string
+	Repository    artifact.Repository
 	Kind          ScanKind
 	WorkflowRunID int64
 	RunID         *int64
@@ -86,10 +86,11 @@ type Scan struct {
 
 // StartScan records a running scan and returns its id.
 func (s *Store) StartScan(ctx context.Context, n NewScan) (int64, error) {
-	if repo, err := artifact.ParseRepository(n.Repository); err != nil || repo != n.Repository {
-		return 0, fmt.Errorf("store: starting a scan: repository %q is not a lower-cased owner/name", n.Repository)
-	}
 	switch {
+	case n.Repository.Owner() == "" || n.Repository.Name() == "":
+		// A Repository comes from ParseRepository; this only catches a
+		// zero value or a conversion that skipped it.
+		return 0, fmt.Errorf("store: starting a scan: repository %q is not owner/name", n.Repository)
 	case n.Kind != ScanKindRepository && n.Kind != ScanKindWorkflowRun:
 		return 0, fmt.Errorf("store: starting a scan of %s: unknown kind %q", n.Repository, n.Kind)
 	case (n.Kind == ScanKindWorkflowRun) != (n.WorkflowRunID != 0):
@@ -252,7 +253,7 @@ func (s *Store) Scan(ctx context.Context, id int64) (Scan, error) {
 
 // LatestScan returns the most recently started scan of the given kind of
 // repo, or an error wrapping ErrNotFound if there is none.
-func (s *Store) LatestScan(ctx context.Context, repo string, kind ScanKind) (Scan, error) {
+func (s *Store) LatestScan(ctx context.Context, repo artifact.Repository, kind ScanKind) (Scan, error) {
 	sc, err := scanScan(s.pool.QueryRow(ctx,
 		`SELECT `+scanColumns+` FROM scans WHERE repository = $1 AND kind = $2
 		 ORDER BY started_at DESC, id DESC LIMIT 1`, repo, kind))

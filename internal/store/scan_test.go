@@ -20,7 +20,7 @@ var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
 
 // fullArtifact returns an artifact of repo with every field set.
-func fullArtifact(repo string, id int64) artifact.Artifact {
+func fullArtifact(repo artifact.Repository, id int64) artifact.Artifact {
 	return artifact.Artifact{
 		ID:                 id,
 		Repository:         repo,
@@ -43,7 +43,7 @@ func fullArtifact(repo string, id int64) artifact.Artifact {
 }
 
 // artifacts returns full artifacts of repo with ids from..to inclusive.
-func artifacts(repo string, from, to int64) []artifact.Artifact {
+func artifacts(repo artifact.Repository, from, to int64) []artifact.Artifact {
 	var arts []artifact.Artifact
 	for id := from; id <= to; id++ {
 		arts = append(arts, fullArtifact(repo, id))
@@ -51,7 +51,7 @@ func artifacts(repo string, from, to int64) []artifact.Artifact {
 	return arts
 }
 
-func startScan(t *testing.T, st *store.Store, repo string, kind store.ScanKind, workflowRunID int64, startedAt time.Time) int64 {
+func startScan(t *testing.T, st *store.Store, repo artifact.Repository, kind store.ScanKind, workflowRunID int64, startedAt time.Time) int64 {
 	t.Helper()
 	id, err := st.StartScan(context.Background(), store.NewScan{Repository: repo, Kind: kind, WorkflowRunID: workflowRunID, StartedAt: startedAt})
 	if err != nil {
@@ -77,7 +77,7 @@ func complete(t *testing.T, st *store.Store, scanID int64, r store.ScanResult) s
 }
 
 // scanRepository runs a whole repository scan that lists arts in one page.
-func scanRepository(t *testing.T, st *store.Store, repo string, startedAt, seenAt, finishedAt time.Time, arts []artifact.Artifact) (int64, store.ScanCounts) {
+func scanRepository(t *testing.T, st *store.Store, repo artifact.Repository, startedAt, seenAt, finishedAt time.Time, arts []artifact.Artifact) (int64, store.ScanCounts) {
 	t.Helper()
 	id := startScan(t, st, repo, store.ScanKindRepository, 0, startedAt)
 	stage(t, st, id, seenAt, arts)
@@ -93,7 +93,7 @@ func stagedRows(t *testing.T, st *store.Store, scanID int64) int {
 	return n
 }
 
-func liveIDs(t *testing.T, st *store.Store, repo string) []int64 {
+func liveIDs(t *testing.T, st *store.Store, repo artifact.Repository) []int64 {
 	t.Helper()
 	arts, err := st.LiveArtifacts(context.Background(), repo)
 	if err != nil {
@@ -408,7 +408,6 @@ func TestStartScanValidates(t *testing.T) {
 		name string
 		scan store.NewScan
 	}{
-		{name: "upper-case repository", scan: store.NewScan{Repository: "Octo/App", Kind: store.ScanKindRepository, StartedAt: t0}},
 		{name: "not owner/name", scan: store.NewScan{Repository: "octo", Kind: store.ScanKindRepository, StartedAt: t0}},
 		{name: "unknown kind", scan: store.NewScan{Repository: "octo/app", Kind: "org", StartedAt: t0}},
 		{name: "workflow_run without run id", scan: store.NewScan{Repository: "octo/app", Kind: store.ScanKindWorkflowRun, StartedAt: t0}},

@@ -153,7 +153,7 @@ WITH staged AS MATERIALIZED (
 )
 SELECT (SELECT count(*) FROM staged), count(*) FILTER (WHERE inserted) FROM upserted`
 
-func mergeStaged(ctx context.Context, tx pgx.Tx, scanID int64, repo string) (seen, inserted int, err error) {
+func mergeStaged(ctx context.Context, tx pgx.Tx, scanID int64, repo artifact.Repository) (seen, inserted int, err error) {
 	if err := tx.QueryRow(ctx, mergeSQL, scanID, repo).Scan(&seen, &inserted); err != nil {
 		return 0, 0, fmt.Errorf("merging staged artifacts: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // DeliveryStatus is where a webhook delivery is in its life.
@@ -29,7 +31,7 @@ type WebhookDelivery struct {
 	ID            string // X-GitHub-Delivery
 	Event         string // X-GitHub-Event
 	Action        string
-	Repository    string // owner/name, lower-cased
+	Repository    artifact.Repository
 	WorkflowRunID int64
 	ReceivedAt    time.Time
 	ProcessedAt   time.Time

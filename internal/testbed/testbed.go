@@ -82,7 +82,7 @@ func New(t testing.TB, opts Options) *Bed {
 
 // Add adds n artifacts to repo in the simulator, created an hour apart going
 // back from the clock, and returns their ids, newest first.
-func (b *Bed) Add(repo string, n int, fill func(i int, a *artifact.Artifact)) []int64 {
+func (b *Bed) Add(repo artifact.Repository, n int, fill func(i int, a *artifact.Artifact)) []int64 {
 	ids := make([]int64, n)
 	now := b.Clock.Now()
 	for i := n - 1; i >= 0; i-- { // oldest first, so ids grow with time

@@ -30,6 +30,8 @@ import (
 	"github.com/retentiond/retentiond/internal/clock"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/scanner"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 const (
@@ -62,7 +64,7 @@ const (
 // Scanner scans the artifacts of one workflow run. *scanner.Scanner
 // implements it.
 type Scanner interface {
-	ScanWorkflowRun(ctx context.Context, repo string, runID int64) scanner.RepoResult
+	ScanWorkflowRun(ctx context.Context, repo artifact.Repository, runID int64) scanner.RepoResult
 }
 
 // Deliveries remembers webhook deliveries. *store.Store implements it.
@@ -72,19 +74,14 @@ type Deliveries interface {
 	PruneDeliveries(ctx context.Context, receivedBefore time.Time) (int, error)
 }
 
-var (
-	_ Scanner    = (*scanner.Scanner)(nil)
-	_ Deliveries = (*store.Store)(nil)
-)
-
 // Config is what a Handler is built from. Secret, Scanner and Deliveries are
 // required; zero values of the rest take the defaults.
 type Config struct {
 	// Secret is the webhook's secret on GitHub (WEBHOOK_SECRET).
 	Secret string
-	// Repositories are the policy's repositories (owner/name, any case);
+	// Repositories are the policy's repositories;
 	// events of other repositories are ignored.
-	Repositories []string
+	Repositories []artifact.Repository
 	Scanner      Scanner
 	Deliveries   Deliveries
 	Clock        clock.Clock
@@ -103,7 +100,7 @@ type Config struct {
 // then, and once they have stopped, accepted deliveries get 503.
 type Handler struct {
 	secret     string
-	repos      map[string]bool
+	repos      map[artifact.Repository]bool
 	scanner    Scanner
 	deliveries Deliveries
 	clock      clock.Clock
@@ -152,9 +149,9 @@ func New(cfg Config) *Handler {
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
 	}
-	repos := make(map[string]bool, len(cfg.Repositories))
+	repos := make(map[artifact.Repository]bool, len(cfg.Repositories))
 	for _, r := range cfg.Repositories {
-		repos[strings.ToLower(r)] = true
+		repos[r] = true
 	}
 	h := &Handler{
 		secret:     cfg.Secret,
@@ -324,7 +321,7 @@ func deliveryAttrs(d store.WebhookDelivery) []slog.Attr {
 		slog.String("delivery_id", d.ID),
 		slog.String("event", d.Event),
 		slog.String("action", clip(d.Action)),
-		slog.String("repository", d.Repository),
+		slog.String("repository", d.Repository.String()),
 		slog.Int64("workflow_run_id", d.WorkflowRunID),
 	}
 }

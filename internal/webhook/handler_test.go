@@ -16,6 +16,8 @@ import (
 	"github.com/retentiond/retentiond/internal/testbed"
 	"github.com/retentiond/retentiond/internal/webhook"
 	"github.com/retentiond/retentiond/scanner"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 func TestValidSignatureScansTheRun(t *testing.T) {
@@ -279,7 +281,7 @@ func newBlockingScanner() *blockingScanner {
 	return &blockingScanner{started: make(chan int64, 100), release: make(chan struct{})}
 }
 
-func (s *blockingScanner) ScanWorkflowRun(ctx context.Context, repo string, runID int64) scanner.RepoResult {
+func (s *blockingScanner) ScanWorkflowRun(ctx context.Context, repo artifact.Repository, runID int64) scanner.RepoResult {
 	s.started <- runID
 	select {
 	case <-s.release:
@@ -352,7 +354,7 @@ func TestStoppingRecordsUnscannedDeliveriesFailed(t *testing.T) {
 func TestNotStartedAnswers503(t *testing.T) {
 	t.Parallel()
 	b := testbed.New(t, testbed.Options{})
-	h := webhook.New(webhook.Config{Secret: secret, Repositories: []string{repo}, Scanner: newBlockingScanner(), Deliveries: b.Store, Clock: b.Clock})
+	h := webhook.New(webhook.Config{Secret: secret, Repositories: []artifact.Repository{repo}, Scanner: newBlockingScanner(), Deliveries: b.Store, Clock: b.Clock})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	f := &fixture{bed: b, h: h, url: srv.URL}

@@ -44,7 +44,7 @@ func newFixture(t *testing.T, cfg webhook.Config) *fixture {
 		cfg.Secret = secret
 	}
 	if cfg.Repositories == nil {
-		cfg.Repositories = []string{repo}
+		cfg.Repositories = []artifact.Repository{repo}
 	}
 	if cfg.Scanner == nil {
 		cfg.Scanner = scanner.New(b.Client, b.Store, scanner.Options{Clock: b.Clock, Logger: b.Logger})

@@ -16,7 +16,7 @@ var ErrBadPayload = errors.New("malformed workflow_run payload")
 // payload is ~30 KB; everything else in it is ignored.
 type workflowRun struct {
 	Action     string
-	Repository string // lower-cased owner/name
+	Repository artifact.Repository
 	RunID      int64
 	// For logs only.
 	Name       string

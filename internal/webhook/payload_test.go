@@ -79,7 +79,7 @@ func FuzzParseWorkflowRun(f *testing.F) {
 			return
 		}
 		// What the handler relies on when the parse succeeds.
-		if got.Action == "" || got.RunID <= 0 || got.Repository != strings.ToLower(got.Repository) || strings.Count(got.Repository, "/") != 1 {
+		if got.Action == "" || got.RunID <= 0 || string(got.Repository) != strings.ToLower(string(got.Repository)) || strings.Count(string(got.Repository), "/") != 1 {
 			t.Fatalf("parse accepted an unusable payload: %+v", got)
 		}
 	})
