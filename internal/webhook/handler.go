@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-github/v92/github"
+
 	"github.com/retentiond/retentiond/internal/clock"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/scanner"
@@ -55,11 +57,9 @@ const (
 // maxDeliveryIDLen bounds X-GitHub-Delivery (a GUID, 36 characters).
 const maxDeliveryIDLen = 128
 
-// The GitHub headers the handler reads besides the signature.
-const (
-	eventHeader    = "X-GitHub-Event"
-	deliveryHeader = "X-GitHub-Delivery"
-)
+// deliveryHeader names X-GitHub-Delivery in messages, spelt as GitHub's
+// documentation spells it; github.DeliveryID reads it.
+const deliveryHeader = "X-GitHub-Delivery"
 
 // Scanner scans the artifacts of one workflow run. *scanner.Scanner
 // implements it.
@@ -188,13 +188,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := VerifySignature(h.secret, body, r.Header.Get(SignatureHeader)); err != nil {
 		h.logger.WarnContext(ctx, "rejected a webhook delivery: bad signature",
-			slog.String("remote_addr", r.RemoteAddr), slog.String("delivery_id", clip(r.Header.Get(deliveryHeader))),
+			slog.String("remote_addr", r.RemoteAddr), slog.String("delivery_id", clip(github.DeliveryID(r))),
 			slog.Any("error", err))
 		respond(w, http.StatusUnauthorized, "%v", err)
 		return
 	}
 
-	id, event := r.Header.Get(deliveryHeader), r.Header.Get(eventHeader)
+	id, event := github.DeliveryID(r), github.WebHookType(r)
 	switch event {
 	case "ping":
 		h.logger.InfoContext(ctx, "webhook ping received", slog.String("delivery_id", clip(id)))
@@ -210,6 +210,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		respond(w, http.StatusBadRequest, "%s is missing or longer than %d characters", deliveryHeader, maxDeliveryIDLen)
 		return
 	}
+	// go-github's ValidatePayloadFromBody would unwrap a form-encoded
+	// payload; retentiond refuses it so that the webhook is set up the one
+	// way the README describes.
 	if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded") {
 		respond(w, http.StatusUnsupportedMediaType, "set the webhook's content type to application/json on GitHub")
 		return
@@ -236,7 +239,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // readBody reads at most maxBody bytes of the body. On error it returns the
-// status to answer with.
+// status to answer with. It runs before the signature is checked, so an
+// unauthenticated sender cannot make the server buffer more; go-github's
+// payload reader would allow 25 MB.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
 	tooLarge := fmt.Errorf("the payload is larger than %d bytes", h.maxBody)
 	if r.ContentLength > h.maxBody {

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -143,6 +144,11 @@ func TestRejectedDeliveries(t *testing.T) {
 			name:       "missing signature",
 			d:          delivery{id: "g", event: "workflow_run", body: valid, signature: "-"},
 			wantStatus: http.StatusUnauthorized, wantBody: "missing X-Hub-Signature-256",
+		},
+		{
+			name:       "SHA-1 signature",
+			d:          delivery{id: "g", event: "workflow_run", body: valid, signature: "sha1=" + hexMAC(sha1.New, secret, valid)},
+			wantStatus: http.StatusUnauthorized, wantBody: "does not match",
 		},
 		{
 			name:       "malformed signature",

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/go-github/v92/github"
+
 	"github.com/retentiond/retentiond/internal/artifact"
 )
 
@@ -24,42 +26,38 @@ type workflowRun struct {
 	Conclusion string
 }
 
-// parseWorkflowRun decodes a workflow_run event's payload. The error wraps
+// parseWorkflowRun decodes a workflow_run event's payload into go-github's
+// WorkflowRunEvent and checks the fields the handler cannot do without,
+// which go-github leaves as optional pointers. The error wraps
 // ErrBadPayload.
+//
+// github.ParseWebHook is not used: the handler has already switched on the
+// event's name, so it would only add a lookup and a type assertion, and it
+// returns no event and no error for the payload null.
 func parseWorkflowRun(body []byte) (workflowRun, error) {
-	var p struct {
-		Action      *string `json:"action"`
-		WorkflowRun *struct {
-			ID         int64  `json:"id"`
-			Name       string `json:"name"`
-			HeadBranch string `json:"head_branch"`
-			Conclusion string `json:"conclusion"`
-		} `json:"workflow_run"`
-		Repository *struct {
-			FullName string `json:"full_name"`
-		} `json:"repository"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
+	var e github.WorkflowRunEvent
+	if err := json.Unmarshal(body, &e); err != nil {
 		return workflowRun{}, fmt.Errorf("%w: %w", ErrBadPayload, err)
 	}
 	switch {
-	case p.Action == nil || *p.Action == "":
+	case e.GetAction() == "":
 		return workflowRun{}, fmt.Errorf("%w: no action", ErrBadPayload)
-	case p.WorkflowRun == nil || p.WorkflowRun.ID <= 0:
+	case e.GetWorkflowRun().GetID() <= 0:
 		return workflowRun{}, fmt.Errorf("%w: no workflow_run.id", ErrBadPayload)
-	case p.Repository == nil:
+	case e.Repo == nil:
 		return workflowRun{}, fmt.Errorf("%w: no repository", ErrBadPayload)
 	}
-	repo, err := artifact.ParseRepository(p.Repository.FullName)
+	repo, err := artifact.ParseRepository(e.Repo.GetFullName())
 	if err != nil {
 		return workflowRun{}, fmt.Errorf("%w: repository.full_name: %w", ErrBadPayload, err)
 	}
+	run := e.GetWorkflowRun()
 	return workflowRun{
-		Action:     *p.Action,
+		Action:     e.GetAction(),
 		Repository: repo,
-		RunID:      p.WorkflowRun.ID,
-		Name:       p.WorkflowRun.Name,
-		HeadBranch: p.WorkflowRun.HeadBranch,
-		Conclusion: p.WorkflowRun.Conclusion,
+		RunID:      run.GetID(),
+		Name:       run.GetName(),
+		HeadBranch: run.GetHeadBranch(),
+		Conclusion: run.GetConclusion(),
 	}, nil
 }

@@ -35,6 +35,7 @@ func TestParseWorkflowRun(t *testing.T) {
 		{name: "truncated", body: string(real[:len(real)/2]), wantErr: "unexpected end"},
 		{name: "empty", body: ``, wantErr: "unexpected end"},
 		{name: "array", body: `[]`, wantErr: "cannot unmarshal"},
+		{name: "null", body: `null`, wantErr: "no action"},
 		{name: "no action", body: `{"workflow_run":{"id":7},"repository":{"full_name":"o/r"}}`, wantErr: "no action"},
 		{name: "null workflow_run", body: `{"action":"completed","workflow_run":null,"repository":{"full_name":"o/r"}}`, wantErr: "no workflow_run.id"},
 		{name: "zero run id", body: `{"action":"completed","workflow_run":{"id":0},"repository":{"full_name":"o/r"}}`, wantErr: "no workflow_run.id"},

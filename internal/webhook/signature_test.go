@@ -2,7 +2,12 @@ package webhook_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha512"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"strings"
 	"testing"
 
@@ -37,6 +42,11 @@ func TestVerifySignature(t *testing.T) {
 		{name: "other secret", secret: "other", body: body, header: good, wantErr: webhook.ErrBadSignature},
 		{name: "altered body", secret: secret, body: []byte(`{"action":"completed" }`), header: good, wantErr: webhook.ErrBadSignature},
 		{name: "sha1 prefix", secret: secret, body: body, header: "sha1=" + strings.TrimPrefix(good, "sha256="), wantErr: webhook.ErrBadSignature},
+		// go-github would accept both: it takes the hash from the prefix.
+		{name: "valid SHA-1 signature", secret: secret, body: body, header: "sha1=" + hexMAC(sha1.New, secret, body), wantErr: webhook.ErrBadSignature},
+		{name: "valid SHA-512 signature", secret: secret, body: body, header: "sha512=" + hexMAC(sha512.New, secret, body), wantErr: webhook.ErrBadSignature},
+		{name: "upper-case prefix", secret: secret, body: body, header: "SHA256=" + strings.TrimPrefix(good, "sha256="), wantErr: webhook.ErrBadSignature},
+		{name: "long", secret: secret, body: body, header: good + strings.Repeat("0", 1000), wantErr: webhook.ErrBadSignature},
 		{name: "no prefix", secret: secret, body: body, header: strings.TrimPrefix(good, "sha256="), wantErr: webhook.ErrBadSignature},
 		{name: "not hex", secret: secret, body: body, header: "sha256=" + strings.Repeat("zz", 32), wantErr: webhook.ErrBadSignature},
 		{name: "truncated", secret: secret, body: body, header: good[:len(good)-2], wantErr: webhook.ErrBadSignature},
@@ -54,10 +64,18 @@ func TestVerifySignature(t *testing.T) {
 	}
 }
 
+func hexMAC(h func() hash.Hash, secret string, body []byte) string {
+	mac := hmac.New(h, []byte(secret))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
 func FuzzVerifySignature(f *testing.F) {
 	f.Add("s3cret", []byte(`{"action":"completed"}`), "sha256=00")
 	f.Add("", []byte{}, "")
 	f.Add("k", []byte("x"), webhook.Sign("k", []byte("x")))
+	f.Add("k", []byte("x"), "sha1="+hexMAC(sha1.New, "k", []byte("x")))
+	f.Add("k", []byte("x"), "sha512="+hexMAC(sha512.New, "k", []byte("x")))
 	f.Fuzz(func(t *testing.T, secret string, body []byte, header string) {
 		// Arbitrary input must not panic, and only the right signature of
 		// this body under this secret verifies.
