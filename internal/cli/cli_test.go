@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/cli"
 	"github.com/retentiond/retentiond/internal/githubsim"
 	"github.com/retentiond/retentiond/internal/pgtest"
+	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/internal/testbed"
 )
@@ -371,17 +373,23 @@ func TestDemoWithDatabaseURL(t *testing.T) {
 	}
 }
 
-// tickClock's Sleep waits for the test to send a tick, so a test decides
-// when serve's schedule fires and knows a run ended when the next Sleep
-// accepts a tick.
+// tickClock's Sleep says it is sleeping, then waits for the test to send a
+// tick, so a test decides when serve's schedule fires and knows a run ended
+// when the next Sleep says so.
 type tickClock struct {
-	now   time.Time
-	ticks chan struct{}
+	now      time.Time
+	sleeping chan struct{}
+	ticks    chan struct{}
 }
 
 func (c *tickClock) Now() time.Time { return c.now }
 
 func (c *tickClock) Sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case c.sleeping <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	select {
 	case <-c.ticks:
 		c.now = c.now.Add(d)
@@ -398,7 +406,7 @@ func TestServe(t *testing.T) {
 	for k, v := range w.env {
 		env[k] = v
 	}
-	clk := &tickClock{now: w.Clock.Now(), ticks: make(chan struct{})}
+	clk := &tickClock{now: w.Clock.Now(), sleeping: make(chan struct{}), ticks: make(chan struct{})}
 	addrc := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -429,12 +437,75 @@ func TestServe(t *testing.T) {
 	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, "database: ok") {
 		t.Errorf("/readyz %d %q", code, body)
 	}
-	clk.ticks <- struct{}{} // the first scheduled run starts
-	clk.ticks <- struct{}{} // accepted only once that run has ended
-	_, body := get("/metrics")
-	for _, want := range []string{`retentiond_runs_total{status="succeeded"} 1`, "retentiond_github_rate_limit_remaining 4", "retentiond_artifacts_seen 20", `retentiond_deletions_total{outcome="dry_run"}`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q:\n%s", want, body)
+	scrape := func() testbed.Scraped {
+		t.Helper()
+		code, body := get("/metrics")
+		if code != 200 {
+			t.Fatalf("/metrics %d %q", code, body)
+		}
+		return testbed.Parse(t, body)
+	}
+	// run lets the schedule fire once and returns when that run has ended
+	// and the loop sleeps again.
+	run := func() {
+		clk.ticks <- struct{}{}
+		<-clk.sleeping
+	}
+
+	<-clk.sleeping // serve waits for its first scheduled run
+	before := scrape()
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes"} {
+		if _, ok := before[name]; !ok {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if got := before.Value(t, "retentiond_runs_total", "status", string(runner.StatusSucceeded)); got != 0 {
+		t.Errorf("runs_total{status=succeeded} = %g before any run", got)
+	}
+	if got := before.Value(t, "retentiond_deletions_total", "outcome", string(store.OutcomeDryRun)); got != 0 {
+		t.Errorf("deletions_total{outcome=dry_run} = %g before any run", got)
+	}
+	if n := w.Sim.TotalRequests(); n == 0 {
+		if got := before.Value(t, "retentiond_github_rate_limit_remaining"); got != -1 {
+			t.Errorf("rate_limit_remaining = %g before any request, want -1", got)
+		}
+	}
+
+	var dryRuns, requests float64
+	for i := 1; i <= 2; i++ {
+		run()
+		m := scrape()
+		if got := m.Value(t, "retentiond_runs_total", "status", string(runner.StatusSucceeded)); got != float64(i) {
+			t.Errorf("after run %d: runs_total{status=succeeded} = %g", i, got)
+		}
+		if got := m.Value(t, "retentiond_artifacts_seen"); got != 20 {
+			t.Errorf("after run %d: artifacts_seen = %g, want 20", i, got)
+		}
+		d := m.Value(t, "retentiond_deletions_total", "outcome", string(store.OutcomeDryRun))
+		if d <= dryRuns {
+			t.Errorf("after run %d: deletions_total{outcome=dry_run} = %g, want more than %g", i, d, dryRuns)
+		}
+		dryRuns = d
+		total := w.Sim.TotalRequests()
+		req := m.Value(t, "retentiond_github_requests_total")
+		if req != float64(total) || req <= requests {
+			t.Errorf("after run %d: github_requests_total = %g, want the %d the simulator saw, more than %g", i, req, total, requests)
+		}
+		requests = req
+		// Concurrent responses may be recorded out of order, so the
+		// remaining budget is any one of the run's responses'.
+		if got := m.Value(t, "retentiond_github_rate_limit_remaining"); got < float64(5000-total) || got >= 5000 {
+			t.Errorf("after run %d: rate_limit_remaining = %g, want between %d and 4999", i, got, 5000-total)
+		}
+	}
+	for name, want := range map[string]dto.MetricType{
+		"retentiond_runs_total":                  dto.MetricType_COUNTER,
+		"retentiond_deletions_total":             dto.MetricType_COUNTER,
+		"retentiond_github_requests_total":       dto.MetricType_COUNTER,
+		"retentiond_github_rate_limit_remaining": dto.MetricType_GAUGE,
+	} {
+		if got := before.Type(t, name); got != want {
+			t.Errorf("%s is a %s, want a %s", name, got, want)
 		}
 	}
 	cancel() // SIGTERM

@@ -9,7 +9,6 @@ import (
 	"net/http"
 
 	"github.com/retentiond/retentiond/internal/daemon"
-	"github.com/retentiond/retentiond/internal/metrics"
 	"github.com/retentiond/retentiond/internal/runner"
 )
 
@@ -51,16 +50,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	reg := metrics.New()
-	rm := runner.NewMetrics(reg)
-	reg.NewGaugeFunc("retentiond_github_rate_limit_remaining", "GitHub primary rate limit left (-1 until known).", func() float64 {
-		rs := a.gh.RateLimit()
-		if !rs.Known {
-			return -1
-		}
-		return float64(rs.Remaining)
-	})
-	reg.NewCounterFunc("retentiond_github_requests_total", "GitHub API requests made.", func() float64 { return float64(a.gh.Requests()) })
+	rm, metricsHandler := newMetrics(a.gh, a.logger)
 	r := a.runner(e, rm, false)
 
 	if rep, err := r.Reconcile(ctx); err != nil {
@@ -78,7 +68,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	if wh != nil {
 		extra["POST /webhook"] = wh
 	}
-	handler := daemon.Handler(reg, map[string]daemon.Checker{
+	handler := daemon.Handler(metricsHandler, map[string]daemon.Checker{
 		"database": a.store.Ping,
 		"policy": func(context.Context) error {
 			if a.policy == nil {

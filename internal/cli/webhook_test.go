@@ -20,7 +20,6 @@ import (
 	"github.com/retentiond/retentiond/internal/config"
 	"github.com/retentiond/retentiond/internal/daemon"
 	"github.com/retentiond/retentiond/internal/githubsim"
-	"github.com/retentiond/retentiond/internal/metrics"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/internal/testbed"
 	"github.com/retentiond/retentiond/internal/webhook"
@@ -212,7 +211,7 @@ func TestWebhookHandlerScansAndStopsWithServe(t *testing.T) {
 	addrc := make(chan net.Addr, 1)
 	served := make(chan error, 1)
 	go func() {
-		served <- daemon.Serve(ctx, "127.0.0.1:0", daemon.Handler(metrics.New(), nil, map[string]http.Handler{"POST /webhook": h}),
+		served <- daemon.Serve(ctx, "127.0.0.1:0", daemon.Handler(http.NotFoundHandler(), nil, map[string]http.Handler{"POST /webhook": h}),
 			a.logger, func(ad net.Addr) { addrc <- ad })
 	}()
 	url := "http://" + (<-addrc).String() + "/webhook"

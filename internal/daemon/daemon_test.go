@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/retentiond/retentiond/internal/clock"
 	"github.com/retentiond/retentiond/internal/logging"
-	"github.com/retentiond/retentiond/internal/metrics"
 )
 
 func TestLoopRunsOnScheduleAndSurvivesPanics(t *testing.T) {
@@ -70,11 +71,13 @@ func TestLoopStopsWhenContextEnds(t *testing.T) {
 
 func TestHandler(t *testing.T) {
 	t.Parallel()
-	reg := metrics.New()
-	reg.NewGauge("retentiond_up", "Up.").Set(1)
+	reg := prometheus.NewRegistry()
+	up := prometheus.NewGauge(prometheus.GaugeOpts{Name: "retentiond_up", Help: "Up."})
+	reg.MustRegister(up)
+	up.Set(1)
 	dbErr := errors.New("connection refused")
 	healthy := true
-	h := Handler(reg, map[string]Checker{
+	h := Handler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), map[string]Checker{
 		"database": func(context.Context) error {
 			if healthy {
 				return nil
@@ -98,7 +101,7 @@ func TestHandler(t *testing.T) {
 	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "database: connection refused") {
 		t.Errorf("/readyz unhealthy = %d %q", code, body)
 	}
-	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "retentiond_up 1") {
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "\nretentiond_up 1\n") {
 		t.Errorf("/metrics = %d %q", code, body)
 	}
 }

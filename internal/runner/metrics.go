@@ -1,30 +1,92 @@
 package runner
 
 import (
-	"github.com/retentiond/retentiond/internal/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/retentiond/retentiond/internal/store"
+	"github.com/retentiond/retentiond/janitor"
 )
 
 // Metrics are the series a run updates. A nil *Metrics records nothing.
 type Metrics struct {
-	Runs           *metrics.Vec
-	ArtifactsSeen  metrics.Scalar
-	Deletions      *metrics.Vec
-	BytesReclaimed metrics.Scalar
-	WouldReclaim   metrics.Scalar
-	ScanDuration   *metrics.Histogram
-	LastRunTime    metrics.Scalar
+	runs           *prometheus.CounterVec
+	artifactsSeen  prometheus.Gauge
+	deletions      *prometheus.CounterVec
+	bytesReclaimed prometheus.Counter
+	wouldReclaim   prometheus.Gauge
+	scanDuration   prometheus.Histogram
+	lastRunTime    prometheus.Gauge
 }
 
-// NewMetrics registers the run series in reg.
-func NewMetrics(reg *metrics.Registry) *Metrics {
-	return &Metrics{
-		Runs:           reg.NewCounterVec("retentiond_runs_total", "Runs by final status.", "status"),
-		ArtifactsSeen:  reg.NewGauge("retentiond_artifacts_seen", "Artifacts listed by the latest run."),
-		Deletions:      reg.NewCounterVec("retentiond_deletions_total", "Delete decisions by outcome.", "outcome"),
-		BytesReclaimed: reg.NewCounter("retentiond_bytes_reclaimed_total", "Bytes of artifacts deleted (or found already gone)."),
-		WouldReclaim:   reg.NewGauge("retentiond_would_reclaim_bytes", "Bytes the latest dry-run would have reclaimed."),
-		ScanDuration:   reg.NewHistogram("retentiond_scan_duration_seconds", "Duration of repository scans.", []float64{0.5, 1, 2.5, 5, 10, 30, 60, 300, 900}),
-		LastRunTime:    reg.NewGauge("retentiond_last_run_timestamp_seconds", "When the latest run finished (Unix time)."),
+// NewMetrics registers the run series with reg. Every run status and every
+// outcome a delete decision can end with is exported at 0 from the start, so
+// that a rate or an alert over them has a series before the first run.
+//
+// Registering fails only on a programming error (a name registered twice),
+// so it panics like prometheus.MustRegister.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retentiond_runs_total", Help: "Runs by final status.",
+		}, []string{"status"}),
+		artifactsSeen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "retentiond_artifacts_seen", Help: "Artifacts listed by the latest run.",
+		}),
+		deletions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retentiond_deletions_total", Help: "Delete decisions by outcome.",
+		}, []string{"outcome"}),
+		bytesReclaimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "retentiond_bytes_reclaimed_total", Help: "Storage freed by deletions: bytes of the artifacts deleted or found already gone, expired ones left out.",
+		}),
+		wouldReclaim: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "retentiond_would_reclaim_bytes", Help: "Storage the latest dry-run would have freed, expired artifacts left out.",
+		}),
+		scanDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "retentiond_scan_duration_seconds", Help: "Duration of repository scans.",
+			Buckets: []float64{0.5, 1, 2.5, 5, 10, 30, 60, 300, 900},
+		}),
+		lastRunTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "retentiond_last_run_timestamp_seconds", Help: "When the latest run finished (Unix time).",
+		}),
+	}
+	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime)
+	// string() on each status keeps this compiling whether the statuses are
+	// untyped constants or of a named string type.
+	for _, s := range []string{string(StatusSucceeded), string(StatusPartial), string(StatusFailed)} {
+		m.runs.WithLabelValues(s)
+	}
+	for _, o := range deletionOutcomes() {
+		m.deletions.WithLabelValues(string(o))
+	}
+	return m
+}
+
+// deletionOutcomes returns the outcomes a delete decision of a finished run
+// can end with, and so the values of retentiond_deletions_total's outcome
+// label: every store outcome except kept (a keep decision's) and pending
+// (resolved before a run ends, or by the next start).
+func deletionOutcomes() []store.Outcome {
+	var out []store.Outcome
+	for _, o := range store.Outcomes() {
+		if o != store.OutcomeKept && o != store.OutcomePending {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// deletionCounts counts a janitor report's delete decisions by outcome.
+func deletionCounts(jr janitor.Report) map[store.Outcome]int {
+	return map[store.Outcome]int{
+		store.OutcomeDryRun:             jr.DryRun,
+		store.OutcomeDeleted:            jr.Deleted,
+		store.OutcomeAlreadyGone:        jr.AlreadyGone,
+		store.OutcomeFailed:             jr.Failed,
+		store.OutcomeSkippedCap:         jr.SkippedCap,
+		store.OutcomeSkippedRateLimit:   jr.SkippedRateLimit,
+		store.OutcomeInterrupted:        jr.Interrupted,
+		store.OutcomeChanged:            jr.Changed,
+		store.OutcomeExpiredNotArchived: jr.ExpiredNotArchived,
 	}
 }
 
@@ -32,27 +94,22 @@ func (m *Metrics) observe(sum *Summary) {
 	if m == nil {
 		return
 	}
-	m.Runs.Add(sum.Status, 1)
+	m.runs.WithLabelValues(string(sum.Status)).Inc()
 	if sum.Trigger != TriggerApply { // an apply scans nothing
 		arts, _, _ := sum.Scan.Totals()
-		m.ArtifactsSeen.Set(float64(arts))
+		m.artifactsSeen.Set(float64(arts))
 	}
 	for _, rr := range sum.Scan.Repos {
-		m.ScanDuration.Observe(rr.Duration.Seconds())
+		m.scanDuration.Observe(rr.Duration.Seconds())
 	}
-	jr := sum.Janitor
-	for outcome, n := range map[string]int{
-		"dry_run": jr.DryRun, "deleted": jr.Deleted, "already_gone": jr.AlreadyGone, "failed": jr.Failed,
-		"skipped_cap": jr.SkippedCap, "skipped_rate_limit": jr.SkippedRateLimit, "interrupted": jr.Interrupted,
-		"changed": jr.Changed, "expired_not_archived": jr.ExpiredNotArchived,
-	} {
+	for outcome, n := range deletionCounts(sum.Janitor) {
 		if n > 0 {
-			m.Deletions.Add(outcome, float64(n))
+			m.deletions.WithLabelValues(string(outcome)).Add(float64(n))
 		}
 	}
-	m.BytesReclaimed.Add(float64(jr.BytesReclaimed))
+	m.bytesReclaimed.Add(float64(sum.Janitor.BytesReclaimed))
 	if sum.DryRun {
-		m.WouldReclaim.Set(float64(jr.WouldReclaim))
+		m.wouldReclaim.Set(float64(sum.Janitor.WouldReclaim))
 	}
-	m.LastRunTime.Set(float64(sum.FinishedAt.Unix()))
+	m.lastRunTime.Set(float64(sum.FinishedAt.Unix()))
 }

@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/githubsim"
-	"github.com/retentiond/retentiond/internal/metrics"
 	"github.com/retentiond/retentiond/internal/pgtest"
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
@@ -446,6 +448,13 @@ func TestCancelDuringPreparationReleasesTheLock(t *testing.T) {
 	unlock()
 }
 
+// newMetrics returns run metrics on a registry of their own and the
+// /metrics handler that serves it.
+func newMetrics() (*runner.Metrics, http.Handler) {
+	reg := prometheus.NewRegistry()
+	return runner.NewMetrics(reg), promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
 // The scan-duration histogram gets each repository scan's duration on the
 // run's clock. Scans go one at a time so that each one's duration is exactly
 // the time its own requests took.
@@ -462,22 +471,100 @@ func TestScanDurationsReachTheHistogram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := metrics.New()
+	m, h := newMetrics()
 	sc := scanner.New(b.Client, b.Store, scanner.Options{Concurrency: 1, Clock: b.Clock, Logger: b.Logger})
-	r := runner.New(b.Store, b.Client, sc, p, runner.Config{DryRun: true, MaxDeletions: 100, Clock: b.Clock, Logger: b.Logger, Metrics: runner.NewMetrics(reg)})
+	r := runner.New(b.Store, b.Client, sc, p, runner.Config{DryRun: true, MaxDeletions: 100, Clock: b.Clock, Logger: b.Logger, Metrics: m})
 	if _, err := r.Run(context.Background(), runner.TriggerManual); err != nil {
 		t.Fatal(err)
 	}
-	var buf strings.Builder
-	reg.Write(&buf)
-	for _, want := range []string{
-		`retentiond_scan_duration_seconds_bucket{le="2.5"} 0`,
-		`retentiond_scan_duration_seconds_bucket{le="5"} 2`,
-		"retentiond_scan_duration_seconds_sum 6\n",
-		"retentiond_scan_duration_seconds_count 2\n",
-	} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("metrics lack %q:\n%s", want, buf.String())
+	count, sum, buckets := testbed.Scrape(t, h).Histogram(t, "retentiond_scan_duration_seconds")
+	if count != 2 || sum != 6 || buckets[2.5] != 0 || buckets[5] != 2 {
+		t.Errorf("scan durations: count %d, sum %g, buckets %v; want 2 scans of 3s", count, sum, buckets)
+	}
+}
+
+// Every run status and every outcome a deletion can end with is a series at
+// 0 before the first run, labelled with the constants' values, and the
+// counters add each run's counts to the last.
+func TestMetricsAddUpAcrossRuns(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Options{})
+	seed(b)
+	m, h := newMetrics()
+	r := newRunner(t, b, runner.Config{Metrics: m})
+
+	before := testbed.Scrape(t, h)
+	statuses := []string{string(runner.StatusFailed), string(runner.StatusPartial), string(runner.StatusSucceeded)}
+	outcomes := []string{
+		string(store.OutcomeAlreadyGone), string(store.OutcomeChanged), string(store.OutcomeDeleted),
+		string(store.OutcomeDryRun), string(store.OutcomeExpiredNotArchived), string(store.OutcomeFailed),
+		string(store.OutcomeInterrupted), string(store.OutcomeSkippedCap), string(store.OutcomeSkippedRateLimit),
+	}
+	if diff := cmp.Diff(statuses, before.LabelValues(t, "retentiond_runs_total", "status")); diff != "" {
+		t.Errorf("runs_total statuses before any run (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(outcomes, before.LabelValues(t, "retentiond_deletions_total", "outcome")); diff != "" {
+		t.Errorf("deletions_total outcomes before any run (-want +got):\n%s", diff)
+	}
+	for _, s := range statuses {
+		if v := before.Value(t, "retentiond_runs_total", "status", s); v != 0 {
+			t.Errorf("runs_total{status=%q} = %g before any run", s, v)
 		}
+	}
+	for _, o := range outcomes {
+		if v := before.Value(t, "retentiond_deletions_total", "outcome", o); v != 0 {
+			t.Errorf("deletions_total{outcome=%q} = %g before any run", o, v)
+		}
+	}
+
+	ctx := context.Background()
+	first, err := r.Run(ctx, runner.TriggerManual)
+	if err != nil || first.Status != runner.StatusSucceeded || first.Janitor.Deleted == 0 {
+		t.Fatalf("first run: %v %+v", err, first)
+	}
+	// Newer artifacts on another branch give the second run deletions of
+	// its own: the five older than 5h.
+	b.Add("octo/api", 10, func(_ int, a *artifact.Artifact) { a.Branch = "feature/y" })
+	second, err := r.Run(ctx, runner.TriggerManual)
+	if err != nil || second.Status != runner.StatusSucceeded || second.Janitor.Deleted == 0 {
+		t.Fatalf("second run: %v %+v", err, second)
+	}
+
+	after := testbed.Scrape(t, h)
+	for _, c := range []struct {
+		name, label, value string
+		want               float64
+	}{
+		{"retentiond_runs_total", "status", string(runner.StatusSucceeded), 2},
+		{"retentiond_runs_total", "status", string(runner.StatusFailed), 0},
+		{"retentiond_deletions_total", "outcome", string(store.OutcomeDeleted), float64(first.Janitor.Deleted + second.Janitor.Deleted)},
+		{"retentiond_deletions_total", "outcome", string(store.OutcomeDryRun), 0},
+		{"retentiond_bytes_reclaimed_total", "", "", float64(first.Janitor.BytesReclaimed + second.Janitor.BytesReclaimed)},
+		{"retentiond_artifacts_seen", "", "", 30 - float64(first.Janitor.Deleted)},
+		{"retentiond_last_run_timestamp_seconds", "", "", float64(second.FinishedAt.Unix())},
+	} {
+		var labels []string
+		if c.label != "" {
+			labels = []string{c.label, c.value}
+		}
+		if got := after.Value(t, c.name, labels...); got != c.want {
+			t.Errorf("%s%q = %g, want %g", c.name, labels, got, c.want)
+		}
+	}
+	for name, want := range map[string]dto.MetricType{
+		"retentiond_runs_total":                 dto.MetricType_COUNTER,
+		"retentiond_deletions_total":            dto.MetricType_COUNTER,
+		"retentiond_bytes_reclaimed_total":      dto.MetricType_COUNTER,
+		"retentiond_artifacts_seen":             dto.MetricType_GAUGE,
+		"retentiond_would_reclaim_bytes":        dto.MetricType_GAUGE,
+		"retentiond_last_run_timestamp_seconds": dto.MetricType_GAUGE,
+		"retentiond_scan_duration_seconds":      dto.MetricType_HISTOGRAM,
+	} {
+		if got := after.Type(t, name); got != want {
+			t.Errorf("%s is a %s, want a %s", name, got, want)
+		}
+	}
+	if count, _, _ := after.Histogram(t, "retentiond_scan_duration_seconds"); count != 4 {
+		t.Errorf("scan_duration_seconds counted %d scans, want 4 (2 repositories, 2 runs)", count)
 	}
 }

@@ -1,6 +1,7 @@
 // Package testbed wires a simulated GitHub, a fresh PostgreSQL database and
 // a GitHub client on one fake clock, for the tests of the packages that use
-// all three. It is imported only from _test.go files.
+// all three, and scrapes /metrics handlers for them. It is imported only
+// from _test.go files.
 package testbed
 
 import (
