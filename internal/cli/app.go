@@ -19,6 +19,9 @@ import (
 // for the variables it requires.
 type needs struct {
 	db, github, policy bool
+	// migrate brings the schema up to date; without it, the schema is only
+	// checked, so a read-only role is enough (audit, plan).
+	migrate bool
 }
 
 // app is what a command works with once set up.
@@ -39,6 +42,16 @@ func setup(ctx context.Context, e *Env, n needs) (*app, func(), error) {
 		return nil, nil, err
 	}
 	a := &app{cfg: cfg, logger: logger}
+	// A command that uses a part without reading its configuration would
+	// run on zero values: a bug in the command's config list.
+	for _, c := range []struct {
+		need    bool
+		concern config.Concern
+	}{{n.db, config.DatabaseConcern}, {n.github, config.GitHubConcern}, {n.github, config.ScanConcern}, {n.policy, config.PolicyConcern}} {
+		if c.need && !cfg.Loaded(c.concern) {
+			panic(fmt.Sprintf("cli: %s uses %s without reading its configuration", e.command.name, c.concern))
+		}
+	}
 	if n.policy {
 		if a.policy, err = policy.Load(cfg.Policy.File); err != nil {
 			var pe policy.ErrorList
@@ -61,7 +74,7 @@ func setup(ctx context.Context, e *Env, n needs) (*app, func(), error) {
 		if err := cfg.RequireDatabase(); err != nil {
 			return nil, nil, err
 		}
-		if a.store, err = openStore(ctx, cfg.Database.URL.Reveal()); err != nil {
+		if a.store, err = openStore(ctx, cfg.Database.URL.Reveal(), n.migrate); err != nil {
 			return nil, nil, err
 		}
 		a.store.SetRetry(e.Clock, cfg.Database.RetryFor)
@@ -89,14 +102,24 @@ func newGitHub(cfg *config.Config, e *Env, logger *slog.Logger) (*github.Client,
 	return gh, nil
 }
 
-func openStore(ctx context.Context, url string) (*store.Store, error) {
+// openStore opens the database and migrates it, or with migrate false
+// only checks that its schema is the one this binary needs.
+func openStore(ctx context.Context, url string, migrate bool) (*store.Store, error) {
 	st, err := store.Open(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
+	if migrate {
+		err = st.Migrate(ctx)
+		if err != nil {
+			err = fmt.Errorf("migrating the database: %w", err)
+		}
+	} else {
+		err = st.CheckSchema(ctx)
+	}
+	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("migrating the database: %w", err)
+		return nil, err
 	}
 	return st, nil
 }

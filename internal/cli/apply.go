@@ -10,6 +10,8 @@ import (
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
+
+	"github.com/retentiond/retentiond/internal/config"
 )
 
 type applyOpts struct {
@@ -19,8 +21,8 @@ type applyOpts struct {
 	noWait         bool
 }
 
-func init() {
-	register(&command{
+func applyCommand() *command {
+	return &command{
 		name:    "apply",
 		args:    "--run ID [--only-rule NAME] [--only-repository OWNER/REPO] [--no-wait]",
 		summary: "Delete exactly what a reviewed dry-run would have deleted",
@@ -47,23 +49,20 @@ Example:
 
 Exit status: 0 when every decision was carried out, 1 when the apply was
 refused, partial or failed, 2 for usage or configuration errors.`,
-		flags: func(fs *flag.FlagSet) any {
+		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &applyOpts{}
 			fs.Int64Var(&o.run, "run", 0, "id of the reviewed dry-run (required)")
 			fs.StringVar(&o.onlyRule, "only-rule", "", "apply only the decisions of this delete rule (any case)")
 			fs.StringVar(&o.onlyRepository, "only-repository", "", "apply only the decisions about this repository (OWNER/REPO)")
 			fs.BoolVar(&o.noWait, "no-wait", false, "exit instead of waiting when another run is in progress")
-			return o
+			return func(ctx context.Context, e *Env, args []string) error { return runApply(ctx, e, args, o) }
 		},
-		vars: []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "POLICY_FILE", "APPLY_MAX_AGE",
-			"MAX_DELETIONS_PER_RUN", "DELETE_INTERVAL", "ARCHIVE_DIR", "ARCHIVE_MAX_BYTES", "GITHUB_MAX_WAIT", "LOG_LEVEL", "LOG_FORMAT"},
-		run: runApply,
-	})
+		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ApplyConcern, config.ArchiveConcern, config.LogConcern},
+	}
 }
 
-func runApply(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
-	opts := o.(*applyOpts)
-	if fs.NArg() != 0 {
+func runApply(ctx context.Context, e *Env, args []string, opts *applyOpts) error {
+	if len(args) != 0 {
 		return usagef("apply takes no arguments; use --run ID")
 	}
 	if opts.run <= 0 {
@@ -76,7 +75,7 @@ func runApply(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 			return usagef("--only-repository: %v", err)
 		}
 	}
-	a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
+	a, closeFn, err := setup(ctx, e, needs{db: true, migrate: true, github: true, policy: true})
 	if err != nil {
 		return err
 	}
@@ -87,7 +86,7 @@ func runApply(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	}
 	r := a.runner(e, nil, !opts.noWait)
 	sum, err := r.Apply(ctx, opts.run, runner.ApplyOptions{
-		OnlyRule: opts.onlyRule, OnlyRepository: onlyRepository, MaxAge: a.cfg.Janitor.ApplyMaxAge,
+		OnlyRule: opts.onlyRule, OnlyRepository: onlyRepository, MaxAge: a.cfg.Apply.MaxAge,
 	})
 	if errors.Is(err, runner.ErrRefused) || errors.Is(err, runner.ErrBusy) {
 		return err

@@ -10,6 +10,8 @@ import (
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/internal/store"
+
+	"github.com/retentiond/retentiond/internal/config"
 )
 
 type auditOpts struct {
@@ -19,8 +21,8 @@ type auditOpts struct {
 	limit                          int
 }
 
-func init() {
-	register(&command{
+func auditCommand() *command {
+	return &command{
 		name:    "audit",
 		args:    "[--run ID [--outcome O] [--repository OWNER/REPO] [--rule NAME] [--action delete|keep]] [--format table|json|csv]",
 		summary: "Show recent runs, or one run's decisions, from the audit tables",
@@ -33,7 +35,7 @@ need --run; a rule the run's audit log does not name is refused, with the
 names it does.
 
 Outcomes: ` + outcomeNames() + `.`,
-		flags: func(fs *flag.FlagSet) any {
+		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &auditOpts{}
 			fs.Int64Var(&o.run, "run", 0, "run id whose decisions to list")
 			fs.StringVar(&o.outcome, "outcome", "", "only this outcome")
@@ -42,16 +44,14 @@ Outcomes: ` + outcomeNames() + `.`,
 			fs.StringVar(&o.act, "action", "", "delete (default) or keep")
 			fs.StringVar(&o.format, "format", "table", "table, json or csv")
 			fs.IntVar(&o.limit, "limit", 0, "at most this many rows (default: 20 runs, or every decision)")
-			return o
+			return func(ctx context.Context, e *Env, args []string) error { return runAudit(ctx, e, args, o) }
 		},
-		vars: []string{"DATABASE_URL"},
-		run:  runAudit,
-	})
+		config: []config.Concern{config.DatabaseConcern, config.LogConcern},
+	}
 }
 
-func runAudit(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
-	opts := o.(*auditOpts)
-	if fs.NArg() != 0 {
+func runAudit(ctx context.Context, e *Env, args []string, opts *auditOpts) error {
+	if len(args) != 0 {
 		return usagef("audit takes no arguments; use --run ID")
 	}
 	f, err := report.ParseFormat(opts.format)
@@ -61,12 +61,12 @@ func runAudit(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	if opts.run == 0 {
 		// The runs listing has nothing to filter by these; ignoring them would
 		// answer a question that was not asked.
-		set := map[string]bool{}
-		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 		var given []string
-		for _, name := range []string{"outcome", "repository", "rule", "action"} {
-			if set[name] {
-				given = append(given, "--"+name)
+		for _, f := range []struct{ name, value string }{
+			{"outcome", opts.outcome}, {"repository", opts.repository}, {"rule", opts.rule}, {"action", opts.act},
+		} {
+			if f.value != "" {
+				given = append(given, "--"+f.name)
 			}
 		}
 		if len(given) == 1 {

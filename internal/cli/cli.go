@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sort"
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
@@ -32,23 +31,42 @@ type Env struct {
 	// Listening, when set, is told the address serve's HTTP server bound;
 	// tests use it with HTTP_ADDR=127.0.0.1:0.
 	Listening func(net.Addr)
+
+	command *command // the command Run runs
 }
 
-// command is one subcommand.
+// command is one subcommand. Its options live in a value that bind creates
+// and that only its run function sees: no global state, no type assertions.
 type command struct {
 	name    string
 	args    string // usage after the name, e.g. "[flags] FILE"
 	summary string
 	help    string // paragraphs after the usage line
-	flags   func(fs *flag.FlagSet) any
-	run     func(ctx context.Context, e *Env, fs *flag.FlagSet, opts any) error
-	// vars lists the environment variables the command reads, for its help.
-	vars []string
+	// config lists the concerns of the configuration the command reads.
+	// Only they are loaded and validated, so a bad setting the command does
+	// not use cannot stop it, and its help lists exactly their variables.
+	config []config.Concern
+	// bind registers the command's flags on fs and returns the function
+	// that runs it with its positional arguments.
+	bind func(fs *flag.FlagSet) func(ctx context.Context, e *Env, args []string) error
 }
 
-var commands = map[string]*command{}
+// commands returns every command, in the order help lists them.
+func commands() []*command {
+	return []*command{
+		serveCommand(), runCommand(), planCommand(), auditCommand(), applyCommand(), demoCommand(),
+		scanCommand(), downloadCommand(), migrateCommand(), policyCommand(), versionCommand(),
+	}
+}
 
-func register(c *command) { commands[c.name] = c }
+func lookup(name string) (*command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return nil, false
+}
 
 // Usage errors exit with status 2, like configuration errors.
 type usageError struct{ msg string }
@@ -89,7 +107,7 @@ func Run(ctx context.Context, args []string, e Env) error {
 	switch name {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 {
-			c, ok := commands[args[1]]
+			c, ok := lookup(args[1])
 			if !ok {
 				return usagef("unknown command %q; run 'retentiond help'", args[1])
 			}
@@ -101,55 +119,44 @@ func Run(ctx context.Context, args []string, e Env) error {
 	case "-version", "--version":
 		name = "version"
 	}
-	c, ok := commands[name]
+	c, ok := lookup(name)
 	if !ok {
 		printUsage(e.Stderr)
 		return usagef("unknown command %q", name)
 	}
 	fs := flag.NewFlagSet("retentiond "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var opts any
-	if c.flags != nil {
-		opts = c.flags(fs)
-	}
-	if err := fs.Parse(interspersed(fs, args[1:])); err != nil {
+	run := c.bind(fs)
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandHelp(e.Stdout, c)
 			return nil
 		}
 		return usagef("%s: %v; run 'retentiond help %s'", c.name, err, c.name)
 	}
-	return c.run(ctx, &e, fs, opts)
+	e.command = c
+	return run(ctx, &e, pos)
 }
 
-// interspersed moves flags that follow positional arguments to the front, so
-// `download o/r 42 -o out.zip` works as people type it. "--" ends flags.
-func interspersed(fs *flag.FlagSet, args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
+// parseInterspersed parses flags wherever they stand among the positional
+// arguments, so 'download o/r 42 -o out.zip' works as people type it, and
+// returns the positional ones. Everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
 		}
-		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a)
-			continue
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
 		}
-		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
 		}
-		// A non-boolean flag takes the next argument as its value.
-		if f := fs.Lookup(name); f != nil && i+1 < len(args) {
-			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
-				i++
-				flags = append(flags, args[i])
-			}
-		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return append(flags, pos...)
 }
 
 func printUsage(w io.Writer) {
@@ -161,20 +168,15 @@ Usage: retentiond COMMAND [flags] [args]
 
 Commands:
 `)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run 'retentiond help COMMAND' (or COMMAND --help) for a command's flags.
 
 Environment:
 `)
-	printVars(w, nil)
+	printVars(w, config.Vars())
 }
 
 func printCommandHelp(w io.Writer, c *command) {
@@ -182,33 +184,23 @@ func printCommandHelp(w io.Writer, c *command) {
 	if c.help != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
 	}
-	if c.flags != nil {
-		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		c.flags(fs)
-		has := false
-		fs.VisitAll(func(*flag.Flag) { has = true })
-		if has {
-			fmt.Fprint(w, "\nFlags:\n")
-			fs.SetOutput(w)
-			fs.PrintDefaults()
-		}
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	c.bind(fs)
+	has := false
+	fs.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
 	}
-	if len(c.vars) > 0 {
+	if len(c.config) > 0 {
 		fmt.Fprint(w, "\nEnvironment:\n")
-		printVars(w, c.vars)
+		printVars(w, config.Vars(c.config...))
 	}
 }
 
-// printVars prints the variables named in only, or all of them.
-func printVars(w io.Writer, only []string) {
-	want := map[string]bool{}
-	for _, n := range only {
-		want[n] = true
-	}
-	for _, v := range config.Vars() {
-		if only != nil && !want[v.Name] {
-			continue
-		}
+func printVars(w io.Writer, vars []config.Var) {
+	for _, v := range vars {
 		def := ""
 		if v.Default != "" {
 			def = " (default " + v.Default + ")"
@@ -217,13 +209,25 @@ func printVars(w io.Writer, only []string) {
 	}
 }
 
-// loadConfig reads the configuration and builds the logger it asks for.
+// loadConfig reads the configuration the running command reads, and builds
+// the logger it asks for (the default one when it reads no LOG_ settings).
 func loadConfig(ctx context.Context, e *Env) (*config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(ctx, e.Lookup)
-	if err != nil {
-		return nil, nil, err
+	var concerns []config.Concern
+	if e.command != nil {
+		concerns = e.command.config
 	}
-	logger, err := logging.New(e.Stderr, cfg.Log.Level, cfg.Log.Format)
+	cfg := &config.Config{}
+	if len(concerns) > 0 { // with none, Load would read them all
+		var err error
+		if cfg, err = config.Load(ctx, e.Lookup, concerns...); err != nil {
+			return nil, nil, err
+		}
+	}
+	level, format := cfg.Log.Level, cfg.Log.Format
+	if !cfg.Loaded(config.LogConcern) {
+		level, format = "info", "auto"
+	}
+	logger, err := logging.New(e.Stderr, level, format)
 	if err != nil {
 		return nil, nil, err
 	}

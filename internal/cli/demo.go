@@ -31,8 +31,8 @@ const demoDatabase = "retentiond_demo"
 // demoToken is the simulator's token; it is not a secret.
 const demoToken = "demo-token"
 
-func init() {
-	register(&command{
+func demoCommand() *command {
+	return &command{
 		name:    "demo",
 		args:    "[--policy FILE]",
 		summary: "Run once, in dry-run, against a built-in GitHub simulator, then show the audit report",
@@ -48,20 +48,18 @@ items and the SQL to look further. Nothing is sent to GitHub.
 The demo never writes into the database DATABASE_URL names: it only uses
 that server (and needs the CREATEDB privilege there) for a database of its
 own, which it drops and recreates each time.`,
-		flags: func(fs *flag.FlagSet) any {
+		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &demoOpts{}
 			fs.StringVar(&o.policyFile, "policy", "", "policy file to use instead of the embedded policies.example.yaml")
 			fs.StringVar(&o.database, "database", demoDatabase, "name of the database the demo creates afresh on the server (dropped first if it exists)")
-			return o
+			return func(ctx context.Context, e *Env, args []string) error { return runDemo(ctx, e, args, o) }
 		},
-		vars: []string{"DATABASE_URL", "MAX_DELETIONS_PER_RUN", "LOG_LEVEL", "LOG_FORMAT"},
-		run:  runDemo,
-	})
+		config: []config.Concern{config.DatabaseConcern, config.JanitorConcern, config.ScanConcern, config.LogConcern},
+	}
 }
 
-func runDemo(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
-	opts := o.(*demoOpts)
-	if fs.NArg() != 0 {
+func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
+	if len(args) != 0 {
 		return usagef("demo takes no arguments")
 	}
 	cfg, logger, err := loadConfig(ctx, e)
@@ -102,13 +100,13 @@ func runDemo(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
 	fmt.Fprintf(e.Stdout, "database: %s\npolicy:   %s (%d rules, safety.min_age %s)\n\n", config.RedactDSN(dbURL), pol.File, len(pol.Rules), report.Age(pol.MinAge))
 
 	// The same wiring as 'retentiond run', pointed at the simulator, in dry-run.
-	cfg.GitHub.APIURL, cfg.GitHub.Token = simURL, config.Secret(demoToken)
+	cfg.GitHub = config.GitHub{APIURL: simURL, Token: config.Secret(demoToken), MaxWait: 15 * time.Minute}
 	cfg.Janitor.DryRun = true
 	a := &app{cfg: cfg, logger: logger, policy: pol}
 	if a.gh, err = newGitHub(cfg, e, logger); err != nil {
 		return err
 	}
-	if a.store, err = openStore(ctx, dbURL); err != nil {
+	if a.store, err = openStore(ctx, dbURL, true); err != nil {
 		return err
 	}
 	defer a.store.Close()

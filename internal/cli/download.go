@@ -14,14 +14,16 @@ import (
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/github"
 	"github.com/retentiond/retentiond/internal/report"
+
+	"github.com/retentiond/retentiond/internal/config"
 )
 
 type downloadOpts struct {
 	out string
 }
 
-func init() {
-	register(&command{
+func downloadCommand() *command {
+	return &command{
 		name:    "download",
 		args:    "OWNER/REPO ARTIFACT_ID [-o FILE]",
 		summary: "Download one artifact's zip archive",
@@ -39,28 +41,26 @@ database. Download links live about a minute and are followed at once.
 Example:
   retentiond download octo-org/api 1234567890
   retentiond download octo-org/api 1234567890 -o /tmp/build.zip`,
-		flags: func(fs *flag.FlagSet) any {
+		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &downloadOpts{}
 			fs.StringVar(&o.out, "o", "", "where to write the archive: a file, a directory, or - for standard output (default ID-NAME.zip)")
-			return o
+			return func(ctx context.Context, e *Env, args []string) error { return runDownload(ctx, e, args, o) }
 		},
-		vars: []string{"GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "GITHUB_MAX_WAIT", "LOG_LEVEL", "LOG_FORMAT"},
-		run:  runDownload,
-	})
+		config: []config.Concern{config.GitHubConcern, config.ScanConcern, config.LogConcern},
+	}
 }
 
-func runDownload(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
-	opts := o.(*downloadOpts)
-	if fs.NArg() != 2 {
+func runDownload(ctx context.Context, e *Env, args []string, opts *downloadOpts) error {
+	if len(args) != 2 {
 		return usagef("usage: retentiond download OWNER/REPO ARTIFACT_ID [-o FILE]")
 	}
-	repo, err := artifact.ParseRepository(fs.Arg(0))
+	repo, err := artifact.ParseRepository(args[0])
 	if err != nil {
 		return usagef("%v", err)
 	}
-	id, err := strconv.ParseInt(fs.Arg(1), 10, 64)
+	id, err := strconv.ParseInt(args[1], 10, 64)
 	if err != nil || id <= 0 {
-		return usagef("ARTIFACT_ID %q is not an artifact id", fs.Arg(1))
+		return usagef("ARTIFACT_ID %q is not an artifact id", args[1])
 	}
 	a, closeFn, err := setup(ctx, e, needs{github: true})
 	if err != nil {

@@ -12,14 +12,16 @@ import (
 	"github.com/retentiond/retentiond/policy"
 
 	"github.com/retentiond/retentiond/internal/artifact"
+
+	"github.com/retentiond/retentiond/internal/config"
 )
 
 type planOpts struct {
 	format string
 }
 
-func init() {
-	register(&command{
+func planCommand() *command {
+	return &command{
 		name:    "plan",
 		args:    "[--format table|json|csv]",
 		summary: "Evaluate the policy over the database and print what would be deleted",
@@ -27,19 +29,17 @@ func init() {
 latest scans) and prints the would-delete list, oldest first, with totals.
 It makes no GitHub calls and records nothing. Decisions past
 MAX_DELETIONS_PER_RUN are marked, as a run would skip them.`,
-		flags: func(fs *flag.FlagSet) any {
+		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &planOpts{}
 			fs.StringVar(&o.format, "format", "table", "table, json or csv")
-			return o
+			return func(ctx context.Context, e *Env, args []string) error { return runPlan(ctx, e, args, o) }
 		},
-		vars: []string{"DATABASE_URL", "POLICY_FILE", "MAX_DELETIONS_PER_RUN"},
-		run:  runPlan,
-	})
+		config: []config.Concern{config.DatabaseConcern, config.PolicyConcern, config.JanitorConcern, config.LogConcern},
+	}
 }
 
-func runPlan(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
-	opts := o.(*planOpts)
-	if fs.NArg() != 0 {
+func runPlan(ctx context.Context, e *Env, args []string, opts *planOpts) error {
+	if len(args) != 0 {
 		return usagef("plan takes no arguments")
 	}
 	f, err := report.ParseFormat(opts.format)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/janitor"
+
+	"github.com/retentiond/retentiond/internal/config"
 )
 
 // optBool is a boolean flag that remembers whether it was given, so a flag
@@ -33,8 +35,8 @@ type runOpts struct {
 	noWait bool
 }
 
-func init() {
-	register(&command{
+func runCommand() *command {
+	return &command{
 		name:    "run",
 		args:    "[--dry-run=false] [--no-wait]",
 		summary: "Scan, evaluate and clean up once, then exit",
@@ -50,47 +52,14 @@ a deletion failed, a rate limit or a shutdown stopped it); 2 for usage or
 configuration errors. If another run holds the lock on the database, run waits
 for it (or, with --no-wait, exits 1 at once). Run it in a Job with
 backoffLimit: 0: the next scheduled run is the retry.`,
-		flags: func(fs *flag.FlagSet) any {
+		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &runOpts{}
 			fs.Var(&o.dryRun, "dry-run", "record without deleting (default from DRY_RUN, which defaults to true)")
 			fs.BoolVar(&o.noWait, "no-wait", false, "exit instead of waiting when another run is in progress")
-			return o
+			return func(ctx context.Context, e *Env, args []string) error { return runRun(ctx, e, args, o) }
 		},
-		vars: []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "POLICY_FILE", "DRY_RUN",
-			"MAX_DELETIONS_PER_RUN", "DELETE_INTERVAL", "GITHUB_MAX_WAIT", "SCAN_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT"},
-		run: func(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
-			opts := o.(*runOpts)
-			if fs.NArg() != 0 {
-				return usagef("run takes no arguments")
-			}
-			a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			if opts.dryRun.set {
-				a.cfg.Janitor.DryRun = opts.dryRun.v
-			}
-			if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
-				return err
-			}
-			r := a.runner(e, nil, !opts.noWait)
-			sum, err := r.Run(ctx, runner.TriggerManual)
-			if errors.Is(err, runner.ErrBusy) {
-				return err
-			}
-			if err != nil {
-				return err
-			}
-			if err := printRun(ctx, e, a, sum.RunID, 10); err != nil {
-				return err
-			}
-			if sum.Status != runner.StatusSucceeded {
-				return fmt.Errorf("run %d %s", sum.RunID, sum.Status)
-			}
-			return nil
-		},
-	})
+		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ArchiveConcern, config.LogConcern},
+	}
 }
 
 func (a *app) runner(e *Env, m *runner.Metrics, wait bool) *runner.Runner {
@@ -118,4 +87,36 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		Logger:             a.logger,
 		Metrics:            m,
 	}
+}
+
+func runRun(ctx context.Context, e *Env, args []string, opts *runOpts) error {
+	if len(args) != 0 {
+		return usagef("run takes no arguments")
+	}
+	a, closeFn, err := setup(ctx, e, needs{db: true, migrate: true, github: true, policy: true})
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if opts.dryRun.set {
+		a.cfg.Janitor.DryRun = opts.dryRun.v
+	}
+	if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
+		return err
+	}
+	r := a.runner(e, nil, !opts.noWait)
+	sum, err := r.Run(ctx, runner.TriggerManual)
+	if errors.Is(err, runner.ErrBusy) {
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if err := printRun(ctx, e, a, sum.RunID, 10); err != nil {
+		return err
+	}
+	if sum.Status != runner.StatusSucceeded {
+		return fmt.Errorf("run %d %s", sum.RunID, sum.Status)
+	}
+	return nil
 }

@@ -9,14 +9,16 @@ import (
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/scanner"
+
+	"github.com/retentiond/retentiond/internal/config"
 )
 
 type scanOpts struct {
 	run bool
 }
 
-func init() {
-	register(&command{
+func scanCommand() *command {
+	return &command{
 		name:    "scan",
 		args:    "[--run OWNER/REPO RUN_ID]",
 		summary: "Scan the artifacts of every configured repository into the database",
@@ -27,48 +29,28 @@ status 0 when every scan completed, 1 otherwise.
 
 With --run OWNER/REPO RUN_ID, scans only the artifacts of one workflow run
 (far cheaper when a single run just finished); it never marks anything gone.`,
-		flags: func(fs *flag.FlagSet) any {
+		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &scanOpts{}
 			fs.BoolVar(&o.run, "run", false, "scan one workflow run: takes OWNER/REPO RUN_ID as arguments")
-			return o
+			return func(ctx context.Context, e *Env, args []string) error { return runScan(ctx, e, args, o) }
 		},
-		vars: []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "GITHUB_MAX_WAIT", "POLICY_FILE", "SCAN_CONCURRENCY", "LOG_LEVEL", "LOG_FORMAT"},
-		run: func(ctx context.Context, e *Env, fs *flag.FlagSet, o any) error {
-			opts := o.(*scanOpts)
-			if opts.run {
-				return scanRun(ctx, e, fs)
-			}
-			if fs.NArg() != 0 {
-				return usagef("scan takes no arguments (did you mean --run OWNER/REPO RUN_ID?)")
-			}
-			a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			res := a.scanner(e).ScanAll(ctx, a.policy.Repositories, nil)
-			printScan(e, res)
-			if res.Failed() > 0 {
-				return fmt.Errorf("%d of %d repository scans failed", res.Failed(), len(res.Repos))
-			}
-			return nil
-		},
-	})
+		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.LogConcern},
+	}
 }
 
-func scanRun(ctx context.Context, e *Env, fs *flag.FlagSet) error {
-	if fs.NArg() != 2 {
+func scanRun(ctx context.Context, e *Env, args []string) error {
+	if len(args) != 2 {
 		return usagef("usage: retentiond scan --run OWNER/REPO RUN_ID")
 	}
-	repo, err := artifact.ParseRepository(fs.Arg(0))
+	repo, err := artifact.ParseRepository(args[0])
 	if err != nil {
 		return usagef("%v", err)
 	}
-	runID, err := strconv.ParseInt(fs.Arg(1), 10, 64)
+	runID, err := strconv.ParseInt(args[1], 10, 64)
 	if err != nil || runID <= 0 {
-		return usagef("RUN_ID %q is not a workflow run id", fs.Arg(1))
+		return usagef("RUN_ID %q is not a workflow run id", args[1])
 	}
-	a, closeFn, err := setup(ctx, e, needs{db: true, github: true})
+	a, closeFn, err := setup(ctx, e, needs{db: true, migrate: true, github: true})
 	if err != nil {
 		return err
 	}
@@ -97,4 +79,24 @@ func printScan(e *Env, res scanner.Result) {
 			fmt.Fprintf(e.Stdout, "  %s: %v\n", rr.Repository, rr.Err)
 		}
 	}
+}
+
+func runScan(ctx context.Context, e *Env, args []string, opts *scanOpts) error {
+	if opts.run {
+		return scanRun(ctx, e, args)
+	}
+	if len(args) != 0 {
+		return usagef("scan takes no arguments (did you mean --run OWNER/REPO RUN_ID?)")
+	}
+	a, closeFn, err := setup(ctx, e, needs{db: true, migrate: true, github: true, policy: true})
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	res := a.scanner(e).ScanAll(ctx, a.policy.Repositories, nil)
+	printScan(e, res)
+	if res.Failed() > 0 {
+		return fmt.Errorf("%d of %d repository scans failed", res.Failed(), len(res.Repos))
+	}
+	return nil
 }

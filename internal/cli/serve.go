@@ -10,10 +10,12 @@ import (
 
 	"github.com/retentiond/retentiond/internal/daemon"
 	"github.com/retentiond/retentiond/internal/runner"
+
+	"github.com/retentiond/retentiond/internal/config"
 )
 
-func init() {
-	register(&command{
+func serveCommand() *command {
+	return &command{
 		name:    "serve",
 		summary: "Run on SCHEDULE and serve /healthz, /readyz, /metrics (the container's default)",
 		help: `Migrates the database, resolves deletions left pending by a previous process,
@@ -25,28 +27,29 @@ database, a tick that finds another run in progress is skipped.
 HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable and
 policy loaded), /metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET
 is set.`,
-		vars: []string{"DATABASE_URL", "GITHUB_TOKEN", "GITHUB_TOKEN_FILE", "GITHUB_API_URL", "POLICY_FILE", "SCHEDULE",
-			"DRY_RUN", "MAX_DELETIONS_PER_RUN", "DELETE_INTERVAL", "GITHUB_MAX_WAIT", "SCAN_CONCURRENCY", "HTTP_ADDR",
-			"WEBHOOK_SECRET", "LOG_LEVEL", "LOG_FORMAT"},
-		run: func(ctx context.Context, e *Env, fs *flag.FlagSet, _ any) error {
-			if fs.NArg() != 0 {
-				return usagef("serve takes no arguments")
+		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern,
+			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.LogConcern},
+		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
+			return func(ctx context.Context, e *Env, args []string) error {
+				if len(args) != 0 {
+					return usagef("serve takes no arguments")
+				}
+				a, closeFn, err := setup(ctx, e, needs{db: true, migrate: true, github: true, policy: true})
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
+					return err
+				}
+				return a.serve(ctx, e)
 			}
-			a, closeFn, err := setup(ctx, e, needs{db: true, github: true, policy: true})
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
-				return err
-			}
-			return a.serve(ctx, e)
 		},
-	})
+	}
 }
 
 func (a *app) serve(ctx context.Context, e *Env) error {
-	sched, err := daemon.ParseSchedule(a.cfg.Janitor.Schedule)
+	sched, err := daemon.ParseSchedule(a.cfg.Schedule.Spec)
 	if err != nil {
 		return err
 	}
@@ -79,7 +82,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	}, extra)
 
 	a.logger.InfoContext(ctx, "retentiond serving",
-		slog.String("schedule", a.cfg.Janitor.Schedule), slog.Bool("dry_run", a.cfg.Janitor.DryRun),
+		slog.String("schedule", a.cfg.Schedule.Spec), slog.Bool("dry_run", a.cfg.Janitor.DryRun),
 		slog.Int("repositories", len(a.policy.Repositories)), slog.String("policy_sha256", a.policy.SHA256))
 
 	hctx, stopHTTP := context.WithCancel(ctx)

@@ -10,15 +10,17 @@ import (
 // Version is set at build time with -ldflags "-X github.com/retentiond/retentiond/internal/cli.Version=v1.2.3".
 var Version = ""
 
-func init() {
-	register(&command{
+func versionCommand() *command {
+	return &command{
 		name:    "version",
 		summary: "Print the version and build information",
-		run: func(_ context.Context, e *Env, _ *flag.FlagSet, _ any) error {
-			fmt.Fprintf(e.Stdout, "retentiond %s\n", versionString())
-			return nil
+		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
+			return func(_ context.Context, e *Env, _ []string) error {
+				fmt.Fprintf(e.Stdout, "retentiond %s\n", versionString())
+				return nil
+			}
 		},
-	})
+	}
 }
 
 func versionString() string {

@@ -190,8 +190,8 @@ func TestWebhookHandlerScansAndStopsWithServe(t *testing.T) {
 	b, env := webhookEnv(t)
 	env["WEBHOOK_SECRET"] = testWebhookSecret
 	logs := &testbed.SyncBuffer{}
-	e := &Env{Stdout: io.Discard, Stderr: logs, Lookup: envconfig.MapLookuper(env), Clock: b.Clock}
-	a, closeFn, err := setup(context.Background(), e, needs{db: true, github: true, policy: true})
+	e := &Env{Stdout: io.Discard, Stderr: logs, Lookup: envconfig.MapLookuper(env), Clock: b.Clock, command: serveCommand()}
+	a, closeFn, err := setup(context.Background(), e, needs{db: true, migrate: true, github: true, policy: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,17 +19,74 @@ import (
 	"github.com/sethvargo/go-envconfig"
 )
 
-// Config is every setting retentiond reads, grouped by concern.
+// Config is every setting retentiond reads, grouped by concern. A command
+// loads only the concerns it uses (see Load), so a bad SCHEDULE cannot stop
+// audit and a missing GITHUB_TOKEN cannot stop plan; the fields of a concern
+// that was not loaded are zero.
 type Config struct {
 	Database Database
 	GitHub   GitHub
 	Policy   Policy
 	Janitor  Janitor
+	Schedule Schedule
+	Apply    Apply
 	Scan     Scan
 	Server   Server
 	Log      Log
 	Archive  Archive
+
+	loaded map[Concern]bool
 }
+
+// Concern names one group of settings.
+type Concern string
+
+// The concerns, one per struct of Config.
+const (
+	DatabaseConcern Concern = "database"
+	GitHubConcern   Concern = "github"
+	PolicyConcern   Concern = "policy"
+	JanitorConcern  Concern = "janitor"
+	ScheduleConcern Concern = "schedule"
+	ApplyConcern    Concern = "apply"
+	ScanConcern     Concern = "scan"
+	ServerConcern   Concern = "server"
+	LogConcern      Concern = "log"
+	ArchiveConcern  Concern = "archive"
+)
+
+// concerns lists every concern in the order help prints them, with the
+// struct that holds it.
+var concerns = []struct {
+	c     Concern
+	field func(*Config) validator
+}{
+	{DatabaseConcern, func(c *Config) validator { return &c.Database }},
+	{GitHubConcern, func(c *Config) validator { return &c.GitHub }},
+	{PolicyConcern, func(c *Config) validator { return &c.Policy }},
+	{ScheduleConcern, func(c *Config) validator { return &c.Schedule }},
+	{JanitorConcern, func(c *Config) validator { return &c.Janitor }},
+	{ApplyConcern, func(c *Config) validator { return &c.Apply }},
+	{ScanConcern, func(c *Config) validator { return &c.Scan }},
+	{ServerConcern, func(c *Config) validator { return &c.Server }},
+	{ArchiveConcern, func(c *Config) validator { return &c.Archive }},
+	{LogConcern, func(c *Config) validator { return &c.Log }},
+}
+
+// All is every concern.
+func All() []Concern {
+	out := make([]Concern, len(concerns))
+	for i, c := range concerns {
+		out[i] = c.c
+	}
+	return out
+}
+
+// validator is a concern's struct: it checks what types alone don't.
+type validator interface{ validate(bad func(v, msg string)) }
+
+// Loaded reports whether Load read concern c.
+func (c *Config) Loaded(cn Concern) bool { return c.loaded[cn] }
 
 // Database says where PostgreSQL is.
 type Database struct {
@@ -53,14 +110,22 @@ type Policy struct {
 
 // Janitor governs deletion.
 type Janitor struct {
-	Schedule     string `env:"SCHEDULE, default=@hourly" help:"When serve runs: a 5-field cron spec or @hourly, @daily, @every 30m, ..."`
-	DryRun       bool   `env:"DRY_RUN, default=true" help:"Record what would be deleted without deleting. Set false to delete."`
-	MaxDeletions int    `env:"MAX_DELETIONS_PER_RUN, default=500" help:"Cap on DELETE calls per run, oldest first; decisions past it are recorded as skipped_cap."`
+	DryRun       bool `env:"DRY_RUN, default=true" help:"Record what would be deleted without deleting. Set false to delete."`
+	MaxDeletions int  `env:"MAX_DELETIONS_PER_RUN, default=500" help:"Cap on DELETE calls per run, oldest first; decisions past it are recorded as skipped_cap."`
 	// MaxDeletionsPerDay is nil when unset: then it is 24 × MaxDeletions
 	// (what the default hourly schedule can do in a day); see PerDay.
 	MaxDeletionsPerDay *int          `env:"MAX_DELETIONS_PER_DAY, noinit" help:"Cap on deletions in any rolling 24 hours, across runs, retries and restarts, counted from the audit log (default 24 × MAX_DELETIONS_PER_RUN)."`
 	DeleteInterval     time.Duration `env:"DELETE_INTERVAL, default=1s" help:"Pause between DELETE calls (GitHub asks for mutating requests about a second apart)."`
-	ApplyMaxAge        time.Duration `env:"APPLY_MAX_AGE, default=7d" help:"apply refuses a reviewed dry-run that started longer ago than this (a duration: 12h, 7d, 2w)."`
+}
+
+// Schedule says when serve runs.
+type Schedule struct {
+	Spec string `env:"SCHEDULE, default=@hourly" help:"When serve runs: a 5-field cron spec or @hourly, @daily, @every 30m, ..."`
+}
+
+// Apply bounds what apply carries out.
+type Apply struct {
+	MaxAge time.Duration `env:"APPLY_MAX_AGE, default=7d" help:"apply refuses a reviewed dry-run that started longer ago than this (a duration: 12h, 7d, 2w)."`
 }
 
 // PerDay returns MAX_DELETIONS_PER_DAY, or its default.
@@ -105,92 +170,141 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Var + ": " + e.Msg }
 
-// Load reads the configuration through l (envconfig.OsLookuper() in
-// production, envconfig.MapLookuper in tests), reads GITHUB_TOKEN_FILE if set,
-// and validates the result. Errors are *Error or wrap one.
-func Load(ctx context.Context, l envconfig.Lookuper) (*Config, error) {
-	var c Config
-	err := envconfig.ProcessWith(ctx, &envconfig.Config{
-		Target:   &c,
-		Lookuper: l,
-		Mutators: []envconfig.Mutator{envconfig.MutatorFunc(checkValue)},
-	})
-	if err != nil {
-		var ce *Error
-		if errors.As(err, &ce) {
-			return nil, ce
-		}
-		return nil, fmt.Errorf("reading configuration: %w", err)
+// Load reads the concerns asked for (all of them when none is named)
+// through l — envconfig.OsLookuper() in production, envconfig.MapLookuper in
+// tests — reads GITHUB_TOKEN_FILE if set, and validates each. Every bad
+// value is reported, each naming its variable; errors are *Error or wrap
+// one.
+func Load(ctx context.Context, l envconfig.Lookuper, only ...Concern) (*Config, error) {
+	if len(only) == 0 {
+		only = All()
 	}
-	if c.GitHub.TokenFile != "" {
-		if c.GitHub.Token != "" {
-			return nil, &Error{Var: "GITHUB_TOKEN_FILE", Msg: "set GITHUB_TOKEN or GITHUB_TOKEN_FILE, not both"}
-		}
-		b, err := os.ReadFile(c.GitHub.TokenFile)
-		if err != nil {
-			return nil, &Error{Var: "GITHUB_TOKEN_FILE", Msg: fmt.Sprintf("reading the token: %v", err)}
-		}
-		c.GitHub.Token = Secret(strings.TrimSpace(string(b)))
-		if c.GitHub.Token == "" {
-			return nil, &Error{Var: "GITHUB_TOKEN_FILE", Msg: fmt.Sprintf("%s is empty", c.GitHub.TokenFile)}
-		}
+	c := &Config{loaded: map[Concern]bool{}}
+	want := map[Concern]bool{}
+	for _, cn := range only {
+		want[cn] = true
 	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-// Validate checks the ranges and choices that types alone don't express.
-func (c *Config) Validate() error {
 	var errs []error
 	bad := func(v, msg string) { errs = append(errs, &Error{Var: v, Msg: msg}) }
-	if c.Scan.Concurrency < 1 || c.Scan.Concurrency > 100 {
-		bad("SCAN_CONCURRENCY", fmt.Sprintf("%d is out of range; accepted: 1 to 100 (GitHub allows at most 100 concurrent requests)", c.Scan.Concurrency))
+	for _, cc := range concerns {
+		if !want[cc.c] {
+			continue
+		}
+		target := cc.field(c)
+		err := envconfig.ProcessWith(ctx, &envconfig.Config{
+			Target:   target,
+			Lookuper: l,
+			Mutators: []envconfig.Mutator{envconfig.MutatorFunc(checkValue)},
+		})
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) {
+				return nil, fmt.Errorf("reading configuration: %w", err)
+			}
+			errs = append(errs, ce)
+			continue
+		}
+		target.validate(bad)
+		c.loaded[cc.c] = true
 	}
-	if c.Janitor.MaxDeletions < 0 {
-		bad("MAX_DELETIONS_PER_RUN", fmt.Sprintf("%d is negative; accepted: 0 (delete nothing) or more", c.Janitor.MaxDeletions))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	if n := c.Janitor.MaxDeletionsPerDay; n != nil && *n < 0 {
-		bad("MAX_DELETIONS_PER_DAY", fmt.Sprintf("%d is negative; accepted: 0 (delete nothing) or more", *n))
-	}
-	if c.Janitor.DeleteInterval < 0 {
-		bad("DELETE_INTERVAL", "must not be negative")
-	}
-	if c.GitHub.MaxWait < 0 {
-		bad("GITHUB_MAX_WAIT", "must not be negative")
-	}
-	if c.Janitor.ApplyMaxAge <= 0 {
-		bad("APPLY_MAX_AGE", "must be positive")
-	}
-	if c.Archive.MaxBytes < 0 {
-		bad("ARCHIVE_MAX_BYTES", "must not be negative")
-	}
-	if _, err := cron.ParseStandard(c.Janitor.Schedule); err != nil {
-		bad("SCHEDULE", fmt.Sprintf("%q is not a schedule (%v); accepted: 5-field cron like \"0 * * * *\", or @hourly, @daily, @every 30m", c.Janitor.Schedule, err))
-	}
-	switch strings.ToLower(c.Log.Level) {
-	case "debug", "info", "warn", "warning", "error":
-	default:
-		bad("LOG_LEVEL", fmt.Sprintf("%q is not a level; accepted: debug, info, warn, error", c.Log.Level))
-	}
-	switch strings.ToLower(c.Log.Format) {
-	case "auto", "text", "json":
-	default:
-		bad("LOG_FORMAT", fmt.Sprintf("%q is not a format; accepted: auto, text, json", c.Log.Format))
-	}
-	if msg := checkAPIURL(c.GitHub.APIURL); msg != "" {
-		bad("GITHUB_API_URL", msg)
-	}
-	if msg := checkListenAddr(c.Server.Addr); msg != "" {
-		bad("HTTP_ADDR", msg)
-	}
-	if c.Database.URL != "" {
-		if msg := checkDatabaseURL(c.Database.URL); msg != "" {
+	return c, nil
+}
+
+func (d *Database) validate(bad func(v, msg string)) {
+	if d.URL != "" {
+		if msg := checkDatabaseURL(d.URL); msg != "" {
 			bad("DATABASE_URL", msg)
 		}
 	}
-	return errors.Join(errs...)
+	if d.RetryFor < 0 {
+		bad("DATABASE_RETRY_FOR", "must not be negative")
+	}
+}
+
+// validate checks the API URL and reads GITHUB_TOKEN_FILE.
+func (g *GitHub) validate(bad func(v, msg string)) {
+	if g.MaxWait < 0 {
+		bad("GITHUB_MAX_WAIT", "must not be negative")
+	}
+	if msg := checkAPIURL(g.APIURL); msg != "" {
+		bad("GITHUB_API_URL", msg)
+	}
+	if g.TokenFile == "" {
+		return
+	}
+	if g.Token != "" {
+		bad("GITHUB_TOKEN_FILE", "set GITHUB_TOKEN or GITHUB_TOKEN_FILE, not both")
+		return
+	}
+	b, err := os.ReadFile(g.TokenFile)
+	if err != nil {
+		bad("GITHUB_TOKEN_FILE", fmt.Sprintf("reading the token: %v", err))
+		return
+	}
+	g.Token = Secret(strings.TrimSpace(string(b)))
+	if g.Token == "" {
+		bad("GITHUB_TOKEN_FILE", fmt.Sprintf("%s is empty", g.TokenFile))
+	}
+}
+
+func (*Policy) validate(func(v, msg string)) {}
+
+func (j *Janitor) validate(bad func(v, msg string)) {
+	if j.MaxDeletions < 0 {
+		bad("MAX_DELETIONS_PER_RUN", fmt.Sprintf("%d is negative; accepted: 0 (delete nothing) or more", j.MaxDeletions))
+	}
+	if n := j.MaxDeletionsPerDay; n != nil && *n < 0 {
+		bad("MAX_DELETIONS_PER_DAY", fmt.Sprintf("%d is negative; accepted: 0 (delete nothing) or more", *n))
+	}
+	if j.DeleteInterval < 0 {
+		bad("DELETE_INTERVAL", "must not be negative")
+	}
+}
+
+func (s *Schedule) validate(bad func(v, msg string)) {
+	if _, err := cron.ParseStandard(s.Spec); err != nil {
+		bad("SCHEDULE", fmt.Sprintf("%q is not a schedule (%v); accepted: 5-field cron like \"0 * * * *\", or @hourly, @daily, @every 30m", s.Spec, err))
+	}
+}
+
+func (a *Apply) validate(bad func(v, msg string)) {
+	if a.MaxAge <= 0 {
+		bad("APPLY_MAX_AGE", "must be positive")
+	}
+}
+
+func (s *Scan) validate(bad func(v, msg string)) {
+	if s.Concurrency < 1 || s.Concurrency > 100 {
+		bad("SCAN_CONCURRENCY", fmt.Sprintf("%d is out of range; accepted: 1 to 100 (GitHub allows at most 100 concurrent requests)", s.Concurrency))
+	}
+}
+
+func (s *Server) validate(bad func(v, msg string)) {
+	if msg := checkListenAddr(s.Addr); msg != "" {
+		bad("HTTP_ADDR", msg)
+	}
+}
+
+func (l *Log) validate(bad func(v, msg string)) {
+	switch strings.ToLower(l.Level) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("LOG_LEVEL", fmt.Sprintf("%q is not a level; accepted: debug, info, warn, error", l.Level))
+	}
+	switch strings.ToLower(l.Format) {
+	case "auto", "text", "json":
+	default:
+		bad("LOG_FORMAT", fmt.Sprintf("%q is not a format; accepted: auto, text, json", l.Format))
+	}
+}
+
+func (a *Archive) validate(bad func(v, msg string)) {
+	if a.MaxBytes < 0 {
+		bad("ARCHIVE_MAX_BYTES", "must not be negative")
+	}
 }
 
 // RequireDatabase reports a clear error when DATABASE_URL is unset.

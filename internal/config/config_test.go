@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -32,13 +33,15 @@ func TestDefaults(t *testing.T) {
 		Database: Database{RetryFor: time.Minute},
 		GitHub:   GitHub{APIURL: "https://api.github.com", MaxWait: 15 * time.Minute},
 		Policy:   Policy{File: "policies.yaml"},
-		Janitor:  Janitor{Schedule: "@hourly", DryRun: true, MaxDeletions: 500, DeleteInterval: time.Second, ApplyMaxAge: 7 * 24 * time.Hour},
+		Janitor:  Janitor{DryRun: true, MaxDeletions: 500, DeleteInterval: time.Second},
+		Schedule: Schedule{Spec: "@hourly"},
+		Apply:    Apply{MaxAge: 7 * 24 * time.Hour},
 		Scan:     Scan{Concurrency: 4},
 		Server:   Server{Addr: ":8080"},
 		Log:      Log{Level: "info", Format: "auto"},
 		Archive:  Archive{MaxBytes: 10 << 30},
 	}
-	if diff := cmp.Diff(want, *c); diff != "" {
+	if diff := cmp.Diff(want, *c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	if err := c.RequireDatabase(); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
@@ -108,7 +111,7 @@ func TestGoodValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Janitor.DryRun || c.Janitor.Schedule != "*/10 * * * *" || c.Scan.Concurrency != 8 || c.Janitor.MaxDeletions != 0 {
+	if c.Janitor.DryRun || c.Schedule.Spec != "*/10 * * * *" || c.Scan.Concurrency != 8 || c.Janitor.MaxDeletions != 0 {
 		t.Errorf("values not applied: %+v", c)
 	}
 }
@@ -138,9 +141,9 @@ func TestUnitsAreThePolicys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Janitor.ApplyMaxAge != tt.age || c.Archive.MaxBytes != tt.bytes || c.GitHub.MaxWait != tt.wait || c.Janitor.PerDay() != tt.perDay {
+			if c.Apply.MaxAge != tt.age || c.Archive.MaxBytes != tt.bytes || c.GitHub.MaxWait != tt.wait || c.Janitor.PerDay() != tt.perDay {
 				t.Errorf("APPLY_MAX_AGE %s, ARCHIVE_MAX_BYTES %d, GITHUB_MAX_WAIT %s, per day %d; want %s, %d, %s, %d",
-					c.Janitor.ApplyMaxAge, c.Archive.MaxBytes, c.GitHub.MaxWait, c.Janitor.PerDay(), tt.age, tt.bytes, tt.wait, tt.perDay)
+					c.Apply.MaxAge, c.Archive.MaxBytes, c.GitHub.MaxWait, c.Janitor.PerDay(), tt.age, tt.bytes, tt.wait, tt.perDay)
 			}
 		})
 	}
@@ -228,5 +231,36 @@ func TestVarsDocumentEverything(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("%s missing from Vars()", name)
 		}
+	}
+}
+
+// TestOnlyTheConcernsAskedForAreRead: a bad value of a concern a command
+// does not use cannot stop it; one it uses is reported, with every other
+// bad value of the concerns it reads.
+func TestOnlyTheConcernsAskedForAreRead(t *testing.T) {
+	t.Parallel()
+	env := envconfig.MapLookuper(map[string]string{"SCHEDULE": "every hour", "GITHUB_API_URL": "nope", "LOG_LEVEL": "loud", "DATABASE_URL": "postgres://x@h/db"})
+	c, err := Load(context.Background(), env, DatabaseConcern)
+	if err != nil {
+		t.Fatalf("loading the database concern alone: %v", err)
+	}
+	if !c.Loaded(DatabaseConcern) || c.Loaded(ScheduleConcern) || c.Database.URL == "" || c.Schedule.Spec != "" {
+		t.Errorf("loaded %+v", c)
+	}
+	_, err = Load(context.Background(), env, DatabaseConcern, ScheduleConcern, LogConcern)
+	for _, want := range []string{"SCHEDULE: ", "LOG_LEVEL: "} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to name %s", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "GITHUB_API_URL") {
+		t.Errorf("err = %v names a concern that was not asked for", err)
+	}
+	var names []string
+	for _, v := range Vars(DatabaseConcern, ScheduleConcern) {
+		names = append(names, v.Name)
+	}
+	if diff := cmp.Diff([]string{"DATABASE_URL", "DATABASE_RETRY_FOR", "SCHEDULE"}, names); diff != "" {
+		t.Errorf("Vars (-want +got):\n%s", diff)
 	}
 }

@@ -22,17 +22,26 @@ type Var struct {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
-// Vars lists every variable retentiond reads, in declaration order.
-func Vars() []Var {
+// Vars lists the variables of the concerns named (every variable
+// retentiond reads when none is), in the order help prints them. It reads
+// the same struct tags that Load does, so a command's help lists exactly
+// what it loads.
+func Vars(only ...Concern) []Var {
+	if len(only) == 0 {
+		only = All()
+	}
+	want := map[Concern]bool{}
+	for _, cn := range only {
+		want[cn] = true
+	}
 	var out []Var
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
+	for _, cc := range concerns {
+		if !want[cc.c] {
+			continue
+		}
+		t := reflect.TypeOf(cc.field(&Config{})).Elem()
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if f.Type.Kind() == reflect.Struct {
-				walk(f.Type)
-				continue
-			}
 			tag := f.Tag.Get("env")
 			if tag == "" {
 				continue
@@ -47,7 +56,6 @@ func Vars() []Var {
 			out = append(out, v)
 		}
 	}
-	walk(reflect.TypeOf(Config{}))
 	return out
 }
 

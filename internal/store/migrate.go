@@ -206,3 +206,44 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil
 }
+
+// ErrSchemaBehind is returned, wrapped, by CheckSchema when the database
+// lacks migrations this binary needs.
+var ErrSchemaBehind = errors.New("the database schema is behind this retentiond")
+
+// CheckSchema checks, reading only, that the database has exactly the
+// migrations embedded in this binary, for the commands that must not change
+// the schema (audit, plan): they work with a read-only role. A database
+// that is behind gets an error wrapping ErrSchemaBehind that says to run
+// 'retentiond migrate'; one that disagrees otherwise, ErrMigrationMismatch.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	ms, err := loadMigrations(migrations.FS)
+	if err != nil {
+		return err
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("store: acquiring a connection to check the schema: %w", err)
+	}
+	defer conn.Release()
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("store: checking the schema: %w", err)
+	}
+	applied := map[int]migration{}
+	if exists {
+		if applied, err = appliedMigrations(ctx, conn); err != nil {
+			return err
+		}
+	}
+	pending, err := pendingMigrations(ms, applied)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		last := ms[len(ms)-1]
+		return fmt.Errorf("%w: it has %d of the %d migrations this version needs (up to %04d_%s); run 'retentiond migrate' (with a role that may change the schema) first",
+			ErrSchemaBehind, len(ms)-len(pending), len(ms), last.version, last.name)
+	}
+	return nil
+}
