@@ -16,6 +16,7 @@ import (
 	"github.com/retentiond/retentiond/scanner"
 
 	"github.com/retentiond/retentiond/internal/artifact"
+	"github.com/retentiond/retentiond/internal/testbed"
 )
 
 // benchBatch is the number of decisions per call in the audit-write
@@ -101,10 +102,7 @@ func BenchmarkExecuteDelete(b *testing.B) {
 	if rep.Deleted != b.N || len(w.sim.Artifacts(w.repo)) != 0 {
 		b.Fatalf("deleted %d of %d, %d left in the simulator: %+v", rep.Deleted, b.N, len(w.sim.Artifacts(w.repo)), rep)
 	}
-	counts, err := w.store.OutcomeCounts(ctx, w.runID)
-	if err != nil {
-		b.Fatal(err)
-	}
+	counts := testbed.OutcomeCounts(b, w.store, w.runID)
 	if got := counts[store.OutcomeDeleted].N; got != int64(b.N) || len(counts) != 1 {
 		b.Fatalf("audit log has %d deleted rows of %d: %+v", got, b.N, counts)
 	}
@@ -132,10 +130,7 @@ func BenchmarkRecordKeeps(b *testing.B) {
 		}
 	}
 	reportPerDecision(b, len(keeps))
-	counts, err := w.store.OutcomeCounts(ctx, w.runID)
-	if err != nil {
-		b.Fatal(err)
-	}
+	counts := testbed.OutcomeCounts(b, w.store, w.runID)
 	if got := counts[store.OutcomeKept].N; got != int64(b.N*len(keeps)) {
 		b.Fatalf("audit log has %d kept rows, want %d", got, b.N*len(keeps))
 	}
@@ -165,10 +160,7 @@ func BenchmarkExecuteDryRun(b *testing.B) {
 	if n := w.sim.TotalRequests(); n != 0 {
 		b.Fatalf("dry-run sent %d requests to GitHub", n)
 	}
-	counts, err := w.store.OutcomeCounts(ctx, w.runID)
-	if err != nil {
-		b.Fatal(err)
-	}
+	counts := testbed.OutcomeCounts(b, w.store, w.runID)
 	if got := counts[store.OutcomeDryRun].N; got != int64(b.N*len(w.items)) {
 		b.Fatalf("audit log has %d dry_run rows, want %d", got, b.N*len(w.items))
 	}

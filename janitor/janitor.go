@@ -222,7 +222,7 @@ func (j *Janitor) Execute(ctx context.Context, runID int64, deletes []Item) (Rep
 	now := j.clock.Now()
 	items := slices.Clone(deletes)
 	SortForExecution(items, now)
-	limit, why, err := j.limit(ctx, now)
+	limit, why, err := j.Limit(ctx, now)
 	if err != nil {
 		return rep, err
 	}
@@ -245,10 +245,10 @@ func (j *Janitor) Execute(ctx context.Context, runID int64, deletes []Item) (Rep
 	return j.deleteAll(ctx, runID, items, rep, j.archiver())
 }
 
-// limit returns how many deletions this Execute may make, and the text that
-// explains the cap to the decisions past it: the smaller of the per-run cap
-// and what the last 24 hours left of the daily one.
-func (j *Janitor) limit(ctx context.Context, now time.Time) (int, string, error) {
+// Limit returns how many deletions an Execute at now may make, and the text
+// that explains the cap to the decisions past it: the smaller of the
+// per-run cap and what the last 24 hours left of the daily one.
+func (j *Janitor) Limit(ctx context.Context, now time.Time) (int, string, error) {
 	limit := max(j.cfg.MaxDeletions, 0)
 	why := fmt.Sprintf("over MAX_DELETIONS_PER_RUN=%d", limit)
 	if j.cfg.MaxDeletionsPerDay <= 0 {

@@ -5,13 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/retentiond/retentiond/internal/report"
-	"github.com/retentiond/retentiond/internal/store"
-	"github.com/retentiond/retentiond/janitor"
-	"github.com/retentiond/retentiond/policy"
-
-	"github.com/retentiond/retentiond/internal/artifact"
+	"github.com/retentiond/retentiond/internal/runner"
 
 	"github.com/retentiond/retentiond/internal/config"
 )
@@ -53,40 +50,11 @@ func runPlan(ctx context.Context, e *Env, args []string, opts *planOpts) error {
 	defer closeFn()
 
 	now := e.Clock.Now()
-	var deletes []janitor.Item
-	var seen int
-	var warnings []string
-	scans, err := a.store.LatestScans(ctx)
+	plan, err := runner.New(a.store, nil, nil, a.policy, a.runnerConfig(e, nil, false)).Plan(ctx)
 	if err != nil {
 		return err
 	}
-	latest := make(map[artifact.Repository]store.Scan, len(scans))
-	for _, sc := range scans {
-		latest[sc.Repository] = sc
-	}
-	for _, repo := range a.policy.Repositories {
-		sc, scanned := latest[repo]
-		switch {
-		case !scanned:
-			warnings = append(warnings, repo.String()+": never scanned; run 'retentiond scan' first")
-			continue
-		case sc.Status != store.ScanComplete:
-			warnings = append(warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
-		}
-		arts, err := a.store.LiveArtifacts(ctx, repo)
-		if err != nil {
-			return err
-		}
-		seen += len(arts)
-		for i, d := range policy.Evaluate(a.policy, arts, now) {
-			if d.Action == policy.Delete {
-				deletes = append(deletes, janitor.Item{Artifact: arts[i], Decision: d})
-			}
-		}
-	}
-	janitor.SortForExecution(deletes, now)
-
-	limit := a.cfg.Janitor.MaxDeletions
+	deletes, limit, warnings, seen := plan.Deletes, plan.Limit, plan.Warnings, plan.Evaluated
 	t := &report.Table{
 		Header: []string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "AGE", "RULE", "REASON"},
 		Keys:   []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "created_at", "rule", "reason", "over_cap", "expired"},
@@ -132,7 +100,7 @@ func runPlan(ctx context.Context, e *Env, args []string, opts *planOpts) error {
 	}
 	fmt.Fprint(e.Stdout, ")")
 	if len(deletes) > limit {
-		fmt.Fprintf(e.Stdout, "; one run deletes the oldest %d (%s), MAX_DELETIONS_PER_RUN=%d", limit, report.Bytes(capBytes), limit)
+		fmt.Fprintf(e.Stdout, "; a run now deletes the first %d (%s): %s", limit, report.Bytes(capBytes), strings.TrimPrefix(plan.Cap, "over "))
 	}
 	fmt.Fprintln(e.Stdout)
 	for _, w := range warnings {

@@ -23,7 +23,7 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 		mode = "dry-run"
 	}
 	fmt.Fprintf(w, "Run %d (%s, %s): %s in %s\n", r.ID, r.Trigger, mode, r.Status, r.FinishedAt.Sub(r.StartedAt).Round(1e6))
-	if r.Trigger == "apply" {
+	if r.Trigger == store.TriggerApply {
 		fmt.Fprintf(w, "  reviewed run   %d: %d decisions to apply\n", r.ReviewedRunID, r.PlannedDeletions)
 	} else {
 		fmt.Fprintf(w, "  repositories   %d scanned, %d failed\n", r.RepositoriesScanned, r.RepositoriesFailed)
@@ -124,7 +124,7 @@ func runsTable(w io.Writer, runs []store.Run, f report.Format) error {
 		if r.DryRun {
 			mode, reclaimed = "dry-run", "("+report.Bytes(r.WouldReclaim)+")"
 		}
-		t.Add([]string{strconv.FormatInt(r.ID, 10), report.Time(r.StartedAt), r.Trigger, mode, r.Status,
+		t.Add([]string{strconv.FormatInt(r.ID, 10), report.Time(r.StartedAt), string(r.Trigger), mode, string(r.Status),
 			strconv.Itoa(r.ArtifactsSeen), strconv.Itoa(r.PlannedDeletions), strconv.Itoa(r.Deleted),
 			strconv.Itoa(r.AlreadyGone), strconv.Itoa(r.Failed), strconv.Itoa(r.Skipped), reclaimed},
 			[]any{r.ID, r.StartedAt, r.FinishedAt, r.Trigger, r.DryRun, r.Status, r.ArtifactsSeen, r.PlannedDeletions,

@@ -9,13 +9,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -35,7 +33,7 @@ type server struct {
 	logger   *slog.Logger
 	dir      string // removed by stop; holds data/, the socket and the log
 	pgCtl    string
-	cred     *syscall.Credential // nil unless running as root
+	cred     runAs // the postgres user when running as root (Unix)
 	url      string
 	stopOnce sync.Once
 	stopErr  error
@@ -84,10 +82,8 @@ func startServer(ctx context.Context, logger *slog.Logger, o options) (*server, 
 // locale so it does not depend on the machine's locales, and no fsync
 // because the data is thrown away.
 func (s *server) init(ctx context.Context, initdb string) error {
-	if s.cred != nil {
-		if err := os.Chown(s.dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
-			return fmt.Errorf("pglocal: handing %s to the postgres user: %w", s.dir, err)
-		}
+	if err := handOver(s.dir, s.cred); err != nil {
+		return fmt.Errorf("pglocal: handing %s to the postgres user: %w", s.dir, err)
 	}
 	out, err := s.command(ctx, initdb, "--pgdata", filepath.Join(s.dir, "data"), "--username", "postgres",
 		"--auth", "trust", "--encoding", "UTF8", "--locale", "C", "--no-sync").CombinedOutput()
@@ -161,31 +157,8 @@ func (s *server) command(ctx context.Context, name string, args ...string) *exec
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	cmd.SysProcAttr = sysProcAttr(s.cred)
 	return cmd
-}
-
-// serverCredential returns the credential to run initdb and pg_ctl with:
-// none normally; the postgres user when running as root, because initdb
-// refuses to run as root.
-func serverCredential() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("pglocal: running as root, PostgreSQL's initdb must run as another user, but there is no postgres user (%w); create one or run as a normal user", err)
-	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("pglocal: postgres user has uid %q: %w", u.Uid, err)
-	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("pglocal: postgres user has gid %q: %w", u.Gid, err)
-	}
-	// An empty Groups drops root's supplementary groups.
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
 }
 
 // findBinaries looks for initdb and pg_ctl in PATH, then in the newest

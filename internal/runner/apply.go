@@ -15,9 +15,6 @@ import (
 	"github.com/retentiond/retentiond/policy"
 )
 
-// TriggerApply is the trigger of a run that carries out a reviewed dry-run.
-const TriggerApply = "apply"
-
 // DefaultApplyMaxAge is APPLY_MAX_AGE's default.
 const DefaultApplyMaxAge = 7 * 24 * time.Hour
 
@@ -54,10 +51,7 @@ type ApplyOptions struct {
 // Errors matching ErrRefused or ErrBusy mean nothing was done; like Run's,
 // other errors are for runs that could not be carried out or recorded.
 func (r *Runner) Apply(ctx context.Context, reviewedID int64, opts ApplyOptions) (Summary, error) {
-	j := janitor.New(r.gh, r.store, janitor.Config{
-		MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay, Interval: r.cfg.DeleteInterval, Verify: true,
-		Archive: r.cfg.Archive, DatabaseRetryFor: r.cfg.DatabaseRetryFor, Clock: r.cfg.Clock, Logger: r.cfg.Logger,
-	})
+	j := r.janitor(true)
 	unlock, reconciled, err := r.prepare(ctx, j)
 	if err != nil {
 		return Summary{}, err

@@ -382,7 +382,7 @@ rules:
 }
 
 // finishedRun records a finished run with no decisions.
-func finishedRun(t *testing.T, b *applyBed, dryRun bool, status string) int64 {
+func finishedRun(t *testing.T, b *applyBed, dryRun bool, status store.RunStatus) int64 {
 	t.Helper()
 	ctx := context.Background()
 	id, err := b.Store.CreateRun(ctx, store.NewRun{StartedAt: b.Clock.Now(), Trigger: "manual", DryRun: dryRun, PolicySHA256: "x", MaxDeletions: 1})

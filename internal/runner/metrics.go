@@ -50,10 +50,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime)
-	// string() on each status keeps this compiling whether the statuses are
-	// untyped constants or of a named string type.
-	for _, s := range []string{string(StatusSucceeded), string(StatusPartial), string(StatusFailed)} {
-		m.runs.WithLabelValues(s)
+	// Every label value exists from the start, at 0.
+	for _, st := range Statuses {
+		m.runs.WithLabelValues(string(st))
 	}
 	for _, o := range deletionOutcomes() {
 		m.deletions.WithLabelValues(string(o))

@@ -24,18 +24,19 @@ import (
 	"github.com/retentiond/retentiond/internal/artifact"
 )
 
-// Triggers recorded in runs.trigger.
+// What starts a run, and how it ends: the store's typed values.
 const (
-	TriggerSchedule = "schedule"
-	TriggerManual   = "manual"
+	TriggerSchedule = store.TriggerSchedule
+	TriggerManual   = store.TriggerManual
+	TriggerApply    = store.TriggerApply
+
+	StatusSucceeded = store.RunSucceeded
+	StatusPartial   = store.RunPartial
+	StatusFailed    = store.RunFailed
 )
 
-// Run statuses recorded in runs.status.
-const (
-	StatusSucceeded = "succeeded"
-	StatusPartial   = "partial"
-	StatusFailed    = "failed"
-)
+// Statuses are the statuses a finished run can have.
+var Statuses = []store.RunStatus{StatusSucceeded, StatusPartial, StatusFailed}
 
 // staleScan is how old a scan outside any run (a webhook's, or the scan
 // command's) must be before a run treats it as abandoned by a dead process.
@@ -91,9 +92,9 @@ func New(st *store.Store, gh janitor.GitHub, sc *scanner.Scanner, p *policy.Poli
 // Summary is what one run did.
 type Summary struct {
 	RunID       int64
-	Trigger     string
+	Trigger     store.Trigger
 	DryRun      bool
-	Status      string
+	Status      store.RunStatus
 	Scan        scanner.Result
 	Janitor     janitor.Report
 	Reconciled  janitor.ReconcileReport
@@ -104,9 +105,13 @@ type Summary struct {
 	ArtifactsIn int // artifacts evaluated
 }
 
-func (r *Runner) janitor() *janitor.Janitor {
+// janitor is the one place a janitor is made, for runs and applies alike.
+// An apply always deletes (whatever DRY_RUN says) and re-reads each artifact
+// first, so that it deletes only what a person reviewed.
+func (r *Runner) janitor(apply bool) *janitor.Janitor {
 	return janitor.New(r.gh, r.store, janitor.Config{
-		DryRun: r.cfg.DryRun, MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay,
+		DryRun: r.cfg.DryRun && !apply, Verify: apply,
+		MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay,
 		Interval: r.cfg.DeleteInterval, Archive: r.cfg.Archive, DatabaseRetryFor: r.cfg.DatabaseRetryFor,
 		Clock: r.cfg.Clock, Logger: r.cfg.Logger,
 	})
@@ -120,7 +125,7 @@ func (r *Runner) Reconcile(ctx context.Context) (janitor.ReconcileReport, error)
 		return janitor.ReconcileReport{}, err
 	}
 	defer unlock()
-	return r.janitor().Reconcile(ctx)
+	return r.janitor(false).Reconcile(ctx)
 }
 
 func (r *Runner) lock(ctx context.Context) (func(), error) {
@@ -145,8 +150,8 @@ func (r *Runner) lock(ctx context.Context) (func(), error) {
 // Run performs one run. The returned error is for runs that could not be
 // carried out or recorded at all; a run that failed part-way is reported in
 // Summary.Status and Summary.Error.
-func (r *Runner) Run(ctx context.Context, trigger string) (Summary, error) {
-	j := r.janitor()
+func (r *Runner) Run(ctx context.Context, trigger store.Trigger) (Summary, error) {
+	j := r.janitor(false)
 	unlock, reconciled, err := r.prepare(ctx, j)
 	if err != nil {
 		return Summary{}, err
@@ -158,7 +163,7 @@ func (r *Runner) Run(ctx context.Context, trigger string) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
-	log.InfoContext(ctx, "run started", slog.String("trigger", trigger), slog.Bool("dry_run", r.cfg.DryRun),
+	log.InfoContext(ctx, "run started", slog.String("trigger", string(trigger)), slog.Bool("dry_run", r.cfg.DryRun),
 		slog.Int("repositories", len(r.policy.Repositories)))
 	runErr := r.execute(ctx, log, j, &sum)
 	return sum, r.record(ctx, log, &sum, runErr)
@@ -232,7 +237,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 	arts, bytes, reqs := sum.Scan.Totals()
 	jr := sum.Janitor
 	log.LogAttrs(ctx, level, "run finished",
-		slog.String("trigger", sum.Trigger), slog.String("status", sum.Status),
+		slog.String("trigger", string(sum.Trigger)), slog.String("status", string(sum.Status)),
 		slog.Int("artifacts", arts), slog.Int64("bytes", bytes), slog.Int("requests", reqs),
 		slog.Int("planned_deletions", jr.Planned), slog.Int("deleted", jr.Deleted),
 		slog.Int("already_gone", jr.AlreadyGone), slog.Int("failed", jr.Failed),
@@ -262,28 +267,12 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		arts, err := r.store.LiveArtifacts(ctx, rr.Repository)
+		keeps, repoDeletes, err := r.evaluate(ctx, log, rr.Repository, r.cfg.Clock.Now())
 		if err != nil {
-			return fmt.Errorf("loading the artifacts of %s: %w", rr.Repository, err)
+			return err
 		}
-		sum.ArtifactsIn += len(arts)
-		decisions := policy.Evaluate(r.policy, arts, r.cfg.Clock.Now())
-		keeps := make([]janitor.Item, 0, len(arts))
-		debug := log.Enabled(ctx, slog.LevelDebug)
-		for i := range arts {
-			it := janitor.Item{Artifact: arts[i], Decision: decisions[i]}
-			if debug {
-				log.LogAttrs(ctx, slog.LevelDebug, "decision",
-					slog.String("repository", rr.Repository.String()), slog.Int64("artifact_id", arts[i].ID),
-					slog.String("artifact_name", arts[i].Name), slog.String("action", string(decisions[i].Action)),
-					slog.String("rule", decisions[i].Rule), slog.String("reason", decisions[i].Reason))
-			}
-			if decisions[i].Action == policy.Delete {
-				deletes = append(deletes, it)
-			} else {
-				keeps = append(keeps, it)
-			}
-		}
+		sum.ArtifactsIn += len(keeps) + len(repoDeletes)
+		deletes = append(deletes, repoDeletes...)
 		if err := j.RecordKeeps(ctx, runID, keeps); err != nil {
 			return err
 		}

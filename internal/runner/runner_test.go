@@ -120,12 +120,8 @@ func leavePending(t *testing.T, b *testbed.Bed) store.AuditEntry {
 
 func outcomeCounts(t *testing.T, b *testbed.Bed, runID int64) map[store.Outcome]int64 {
 	t.Helper()
-	c, err := b.Store.OutcomeCounts(context.Background(), runID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[store.Outcome]int64{}
-	for o, n := range c {
+	for o, n := range testbed.OutcomeCounts(t, b.Store, runID) {
 		out[o] = n.N
 	}
 	return out

@@ -19,9 +19,9 @@ func TestReviewedDecisionsLeaveOutWhatAnApplySettled(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	newRun := func(dryRun bool, reviewed int64) int64 {
 		t.Helper()
-		trigger := "manual"
+		trigger := store.TriggerManual
 		if reviewed != 0 {
-			trigger = "apply"
+			trigger = store.TriggerApply
 		}
 		id, err := st.CreateRun(ctx, store.NewRun{StartedAt: t0, Trigger: trigger, DryRun: dryRun, PolicySHA256: "x", MaxDeletions: 10, ReviewedRunID: reviewed})
 		if err != nil {

@@ -358,31 +358,6 @@ func (s *Store) RunRules(ctx context.Context, runID int64) ([]string, error) {
 	return rules, nil
 }
 
-// OutcomeCounts counts a run's audit rows by outcome, with their bytes.
-func (s *Store) OutcomeCounts(ctx context.Context, runID int64) (map[Outcome]Count, error) {
-	rows, err := s.pool.Query(ctx, `SELECT outcome, count(*), coalesce(sum(size_in_bytes), 0) FROM audit_log WHERE run_id = $1 GROUP BY outcome`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("store: counting outcomes of run %d: %w", runID, err)
-	}
-	out := map[Outcome]Count{}
-	var o string
-	var c Count
-	_, err = pgx.ForEachRow(rows, []any{&o, &c.N, &c.Bytes}, func() error {
-		out[Outcome(o)] = c
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: counting outcomes of run %d: %w", runID, err)
-	}
-	return out, nil
-}
-
-// Count is a number of artifacts and their total size.
-type Count struct {
-	N     int64
-	Bytes int64
-}
-
 func (s *Store) auditQuery(ctx context.Context, tail string, args ...any) ([]AuditEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, `+columnList(auditColumns)+` FROM audit_log `+tail, args...)
 	if err != nil {

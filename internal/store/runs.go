@@ -10,10 +10,31 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+// Trigger is what started a run, as stored in runs.trigger.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerSchedule Trigger = "schedule" // serve's SCHEDULE
+	TriggerManual   Trigger = "manual"   // retentiond run, demo
+	TriggerApply    Trigger = "apply"    // retentiond apply of a reviewed dry-run
+)
+
+// RunStatus is how a run ended, as stored in runs.status.
+type RunStatus string
+
+// The statuses.
+const (
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunPartial   RunStatus = "partial"
+	RunFailed    RunStatus = "failed"
+)
+
 // NewRun describes a run that is starting.
 type NewRun struct {
 	StartedAt     time.Time
-	Trigger       string // schedule, manual or apply
+	Trigger       Trigger
 	DryRun        bool
 	PolicyFile    string
 	PolicySHA256  string
@@ -24,7 +45,7 @@ type NewRun struct {
 // RunTotals is what a run did, recorded when it ends.
 type RunTotals struct {
 	FinishedAt          time.Time
-	Status              string // succeeded, partial or failed
+	Status              RunStatus
 	RepositoriesScanned int
 	RepositoriesFailed  int
 	ArtifactsSeen       int
@@ -47,7 +68,7 @@ type RunTotals struct {
 type Run struct {
 	ID            int64
 	StartedAt     time.Time
-	Trigger       string
+	Trigger       Trigger
 	DryRun        bool
 	PolicyFile    string
 	PolicySHA256  string
@@ -82,7 +103,7 @@ func (s *Store) finishRunOnce(ctx context.Context, id int64, t RunTotals, again 
 	if !again || !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	var status string
+	var status RunStatus
 	var finished pgtype.Timestamptz
 	if qerr := s.pool.QueryRow(ctx, `SELECT status, finished_at FROM runs WHERE id = $1`, id).Scan(&status, &finished); qerr != nil {
 		return errors.Join(err, qerr)

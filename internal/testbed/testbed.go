@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/retentiond/retentiond/internal/artifact"
 	"github.com/retentiond/retentiond/internal/clock"
 	"github.com/retentiond/retentiond/internal/github"
@@ -129,4 +131,29 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
+}
+
+// Count is a number of audit rows and their total size.
+type Count struct {
+	N     int64
+	Bytes int64
+}
+
+// OutcomeCounts counts a run's audit rows by outcome, with their bytes.
+func OutcomeCounts(tb testing.TB, st *store.Store, runID int64) map[store.Outcome]Count {
+	tb.Helper()
+	rows, err := st.Pool().Query(context.Background(), `SELECT outcome, count(*), coalesce(sum(size_in_bytes), 0) FROM audit_log WHERE run_id = $1 GROUP BY outcome`, runID)
+	if err != nil {
+		tb.Fatalf("counting outcomes of run %d: %v", runID, err)
+	}
+	out := map[store.Outcome]Count{}
+	var o string
+	var c Count
+	if _, err := pgx.ForEachRow(rows, []any{&o, &c.N, &c.Bytes}, func() error {
+		out[store.Outcome(o)] = c
+		return nil
+	}); err != nil {
+		tb.Fatalf("counting outcomes of run %d: %v", runID, err)
+	}
+	return out
 }
