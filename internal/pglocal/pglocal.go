@@ -1,6 +1,11 @@
 // Package pglocal finds a PostgreSQL server for development and tests, or
 // starts a throwaway one, so that `make test` works on a machine with only the
 // PostgreSQL binaries installed.
+//
+// Hand-made on purpose: testcontainers needs a Docker engine, which these
+// machines (and many CI runners) do not have, and embedded-postgres downloads
+// server binaries at run time, which a closed network refuses. initdb and
+// pg_ctl from the distribution's package are what every machine can have.
 package pglocal
 
 import (

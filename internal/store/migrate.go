@@ -44,6 +44,13 @@ type migration struct {
 	sha256  string
 }
 
+// The runner is hand-made rather than tern or golang-migrate because it does
+// what they do not together: it keeps each applied file's SHA-256 and
+// refuses to start when a released migration was edited or one is missing
+// (ErrMigrationMismatch), applies embedded files under one advisory lock
+// across replicas, and checks the schema read-only for commands that must
+// not change it (CheckSchema). It is a hundred lines.
+
 // Migrate brings the database schema up to date with the migrations embedded
 // from the migrations directory: it applies, in version order, every one not
 // yet recorded in schema_migrations, each in its own transaction. It holds
