@@ -90,7 +90,7 @@ func (c *Config) Loaded(cn Concern) bool { return c.loaded[cn] }
 
 // Database says where PostgreSQL is.
 type Database struct {
-	URL DatabaseURL `env:"DATABASE_URL" help:"PostgreSQL connection string (URL or key=value). Required by every command that uses the database; demo starts a local server when it is unset."`
+	URL DatabaseURL `env:"DATABASE_URL" help:"PostgreSQL connection string (URL or key=value). Required by every command that uses the database. demo only uses its server, for a database of its own, and finds a local server when it is unset."`
 	// RetryFor rides out a restart or failover without aborting a run.
 	RetryFor time.Duration `env:"DATABASE_RETRY_FOR, default=60s" help:"How long a run retries its database writes (intents, outcomes, totals) through an outage before it stops; an outcome it could not write stays pending and is resolved at the next start. 0 tries once."`
 }
