@@ -130,7 +130,7 @@ func TestRetries(t *testing.T) {
 		{
 			name:       "malformed bodies exhausted",
 			steps:      []http.HandlerFunc{malformed},
-			wantText:   "GET /repos/o/r/actions/artifacts: giving up after 4 tries: unexpected end of JSON input",
+			wantText:   "GET /repos/o/r/actions/artifacts: giving up after 4 tries: JSON body cut short or garbled",
 			wantSleeps: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second},
 		},
 		{
