@@ -6,9 +6,9 @@
 // and the library leaves to its callers lives in http.RoundTrippers under
 // those calls, so that every call gets it: waits for primary and secondary
 // rate limits through an injected clock, bounded retries with backoff for
-// server and network failures, same-host redirects, a cap on requests in
-// flight, the rate-limit state and a token that only ever goes to the API
-// host. Archive downloads never send the token to the blob
+// server and network failures, same-host redirects, conditional requests, a
+// cap on requests in flight, the rate-limit state and a token that only ever
+// goes to the API host. Archive downloads never send the token to the blob
 // host.
 //
 // Errors are *APIError values (or wrap them) and match these sentinels with

@@ -2,7 +2,9 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 
 	gh "github.com/google/go-github/v92/github"
 
@@ -23,21 +25,56 @@ type ListStats struct {
 	TotalCount int
 }
 
-// Page is one page of an artifact listing.
+// Page is one page of a repository's artifact listing, as ListArtifactsPage
+// returns it.
 type Page struct {
-	// Artifacts are the page's artifacts, newest first.
+	// Artifacts are the page's artifacts, newest first; nil when NotModified.
 	Artifacts []artifact.Artifact
 	// TotalCount is GitHub's total_count: the artifacts of the whole listing
 	// at the time of this request.
 	TotalCount int
 	// NextPage is the number of the next page, from the Link header; 0 on
-	// the last page.
+	// the last page and when NotModified (a 304 carries no Link header).
 	NextPage int
+	// ETag is the response's entity tag, to send back for this page next
+	// time. GitHub's are weak (W/"…"); send them back exactly as they came.
+	ETag string
+	// NotModified reports a 304: the page is unchanged since ETag was sent,
+	// and the caller's copy of it (artifacts, TotalCount, NextPage) stands.
+	NotModified bool
+	// Counted reports whether fetching the page counted against the primary
+	// rate limit. GitHub documents that a 304 to an authorised conditional
+	// request does not; any other answer, a retried attempt or a request
+	// without a token does.
+	Counted bool
 	// Requests is how many HTTP requests the page took, retries included.
 	Requests int
 
 	// listed is how many entries the body's array had, nulls included.
 	listed int
+}
+
+// ListArtifactsPage fetches page (from 1) of repo's artifact listing, 100 per
+// page, newest first. With a non-empty etag the request is conditional
+// (If-None-Match): if the page has not changed, GitHub answers 304 and Page
+// has NotModified set, which costs no rate limit.
+//
+// Pages are offsets computed at request time: an artifact created or deleted
+// between two pages shifts the later ones. Only a listing with no deletion
+// between its pages is a true snapshot; ListArtifacts is that listing.
+func (c *Client) ListArtifactsPage(ctx context.Context, repo artifact.Repository, page int, etag string) (Page, error) {
+	if page < 1 {
+		return Page{}, fmt.Errorf("listing artifacts of %s: page %d: pages start at 1", repo, page)
+	}
+	p, err := c.fetchPage(ctx, repo, etag, func(ctx context.Context) (*gh.ArtifactList, *gh.Response, error) {
+		return c.gh.Actions.ListArtifacts(ctx, repo.Owner(), repo.Name(), &gh.ListArtifactsOptions{
+			ListOptions: gh.ListOptions{Page: page, PerPage: perPage},
+		})
+	})
+	if err != nil {
+		return p, c.scrubError(fmt.Errorf("listing artifacts of %s page %d: %w", repo, page, err))
+	}
+	return p, nil
 }
 
 // ListArtifacts lists repo's artifacts, newest first, calling fn with each
@@ -49,7 +86,7 @@ type Page struct {
 // which is why a scan lists every page before the janitor deletes anything.
 func (c *Client) ListArtifacts(ctx context.Context, repo artifact.Repository, fn func(page []artifact.Artifact) error) (ListStats, error) {
 	return c.list(ctx, "artifacts of "+repo.String(), fn, func(ctx context.Context, page int) (Page, error) {
-		return c.fetchPage(ctx, repo, func(ctx context.Context) (*gh.ArtifactList, *gh.Response, error) {
+		return c.fetchPage(ctx, repo, "", func(ctx context.Context) (*gh.ArtifactList, *gh.Response, error) {
 			return c.gh.Actions.ListArtifacts(ctx, repo.Owner(), repo.Name(), &gh.ListArtifactsOptions{
 				ListOptions: gh.ListOptions{Page: page, PerPage: perPage},
 			})
@@ -61,7 +98,7 @@ func (c *Client) ListArtifacts(ctx context.Context, repo artifact.Repository, fn
 // first (GitHub's default order), page by page like ListArtifacts.
 func (c *Client) ListRunArtifacts(ctx context.Context, repo artifact.Repository, runID int64, fn func(page []artifact.Artifact) error) (ListStats, error) {
 	return c.list(ctx, fmt.Sprintf("artifacts of %s run %d", repo, runID), fn, func(ctx context.Context, page int) (Page, error) {
-		return c.fetchPage(ctx, repo, func(ctx context.Context) (*gh.ArtifactList, *gh.Response, error) {
+		return c.fetchPage(ctx, repo, "", func(ctx context.Context) (*gh.ArtifactList, *gh.Response, error) {
 			return c.gh.Actions.ListWorkflowRunArtifacts(ctx, repo.Owner(), repo.Name(), runID, &gh.ListOptions{Page: page, PerPage: perPage})
 		})
 	})
@@ -96,12 +133,26 @@ func (c *Client) list(ctx context.Context, what string, fn func([]artifact.Artif
 	}
 }
 
-// fetchPage makes one list call and converts its answer.
-func (c *Client) fetchPage(ctx context.Context, repo artifact.Repository, list func(context.Context) (*gh.ArtifactList, *gh.Response, error)) (Page, error) {
-	cl := &call{repo: repo}
+// fetchPage makes one list call, conditional when etag is set, and converts
+// its answer.
+func (c *Client) fetchPage(ctx context.Context, repo artifact.Repository, etag string, list func(context.Context) (*gh.ArtifactList, *gh.Response, error)) (Page, error) {
+	cl := &call{repo: repo, ifNoneMatch: etag}
 	body, resp, err := list(withCall(ctx, cl))
-	p := Page{Requests: cl.requests}
+	p := Page{Requests: cl.requests, Counted: cl.charged > 0}
+	if resp != nil && resp.Response != nil {
+		p.ETag = resp.Header.Get("ETag")
+	}
 	if err != nil {
+		// go-github reports a 304 as an *ErrorResponse; with an ETag sent,
+		// it is the answer hoped for.
+		var er *gh.ErrorResponse
+		if etag != "" && errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotModified && cl.err == nil {
+			p.NotModified = true
+			if p.ETag == "" {
+				p.ETag = etag
+			}
+			return p, nil
+		}
 		return p, c.failure(cl, err)
 	}
 	if body == nil {

@@ -25,9 +25,13 @@ import (
 type call struct {
 	// repo is for the wait logs.
 	repo artifact.Repository
+	// ifNoneMatch is sent as If-None-Match, for a conditional request.
+	ifNoneMatch string
 
 	// requests counts the HTTP requests sent, retries and redirects included.
 	requests int
+	// charged counts those that GitHub charges to the primary rate limit.
+	charged int
 	// final is go-github's error for the response the retrier handed back,
 	// when that was not a success; go-github's DownloadArtifact reports such
 	// an answer only as "unexpected status code".
@@ -53,9 +57,10 @@ func callOf(ctx context.Context) *call {
 	return &call{}
 }
 
-// apiHeaders asks for the current media type and pins the API version the
+// apiHeaders asks for the current media type, pins the API version the
 // client was written against (go-github's defaults are the older media type
-// and a version that may move).
+// and a version that may move), and makes the request conditional when the
+// call carries an ETag.
 type apiHeaders struct {
 	next http.RoundTripper
 }
@@ -66,6 +71,9 @@ func (t apiHeaders) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.Header.Set("Accept", mediaType)
 	req.Header.Set("X-GitHub-Api-Version", apiVersion)
+	if etag := callOf(req.Context()).ifNoneMatch; etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
 	return t.next.RoundTrip(req)
 }
 
@@ -102,6 +110,12 @@ func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 	m.client.requests.Add(1)
 	cl.requests++
 	resp, err := m.next.RoundTrip(req)
+	// GitHub documents that a 304 to an authorised conditional request does
+	// not count against the primary limit. Anything else is taken to count,
+	// a request that got no answer included: it may well have arrived.
+	if err != nil || resp.StatusCode != http.StatusNotModified || m.client.token == "" {
+		cl.charged++
+	}
 	if err == nil {
 		m.client.observeRate(resp.Header)
 	}
