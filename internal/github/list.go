@@ -38,14 +38,15 @@ type Page struct {
 	NextPage int
 	// ETag is the response's entity tag, to send back for this page next
 	// time. GitHub's are weak (W/"…"); send them back exactly as they came.
+	// Like all text from the server, it has the token scrubbed out.
 	ETag string
 	// NotModified reports a 304: the page is unchanged since ETag was sent,
 	// and the caller's copy of it (artifacts, TotalCount, NextPage) stands.
 	NotModified bool
 	// Counted reports whether fetching the page counted against the primary
 	// rate limit. GitHub documents that a 304 to an authorised conditional
-	// request does not; any other answer, a retried attempt or a request
-	// without a token does.
+	// request does not. Every other answer counts, and so does a page whose
+	// 304 came only after a retry, or one asked for without a token.
 	Counted bool
 	// Requests is how many HTTP requests the page took, retries included.
 	Requests int
@@ -57,7 +58,7 @@ type Page struct {
 // ListArtifactsPage fetches page (from 1) of repo's artifact listing, 100 per
 // page, newest first. With a non-empty etag the request is conditional
 // (If-None-Match): if the page has not changed, GitHub answers 304 and Page
-// has NotModified set, which costs no rate limit.
+// has NotModified set, which GitHub does not count against the rate limit.
 //
 // Pages are offsets computed at request time: an artifact created or deleted
 // between two pages shifts the later ones. Only a listing with no deletion
@@ -140,7 +141,7 @@ func (c *Client) fetchPage(ctx context.Context, repo artifact.Repository, etag s
 	body, resp, err := list(withCall(ctx, cl))
 	p := Page{Requests: cl.requests, Counted: cl.charged > 0}
 	if resp != nil && resp.Response != nil {
-		p.ETag = resp.Header.Get("ETag")
+		p.ETag = c.scrub(resp.Header.Get("ETag"))
 	}
 	if err != nil {
 		// go-github reports a 304 as an *ErrorResponse; with an ETag sent,
