@@ -10,14 +10,16 @@ import (
 	"github.com/retentiond/retentiond/internal/artifact"
 )
 
-// fullPage is a 100-artifact list body as GitHub sends it.
+// fullPage is a 100-artifact list body as GitHub sends it: the one page of
+// a repository of 100 artifacts (total_count has to agree with the missing
+// next link, or the listing fails as incomplete).
 func fullPage(b *testing.B) []byte {
 	b.Helper()
 	arts := make([]*gh.Artifact, perPage)
 	for i := range arts {
 		arts[i] = ghArtifact(int64(10_000 - i))
 	}
-	body, err := json.Marshal(gh.ArtifactList{TotalCount: new(int64(10_000)), Artifacts: arts})
+	body, err := json.Marshal(gh.ArtifactList{TotalCount: new(int64(perPage)), Artifacts: arts})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,11 +1,15 @@
 // Package github is retentiond's client for the GitHub Actions artifacts API.
 //
-// It wraps google/go-github with what a long-running cleaner needs and the
-// library leaves to its callers: paging that follows the Link header and hands
-// each page over as it arrives, waits for primary and secondary rate limits
-// through an injected clock, bounded retries with backoff for server and
-// network failures, a cap on requests in flight, and archive downloads that
-// never send the token to the blob host.
+// The calls are go-github's typed ones (Actions.ListArtifacts,
+// ListWorkflowRunArtifacts, GetArtifact, DeleteArtifact, DownloadArtifact) and
+// paging is go-github's Response.NextPage. What a long-running cleaner needs
+// and the library leaves to its callers lives in http.RoundTrippers under
+// those calls, so that every call gets it: waits for primary and secondary
+// rate limits through an injected clock, bounded retries with backoff for
+// server and network failures, same-host redirects, conditional requests, a
+// cap on requests in flight, the rate-limit state and a token that only ever
+// goes to the API host. Archive downloads never send the token to the blob
+// host.
 //
 // Errors are *APIError values (or wrap them) and match these sentinels with
 // errors.Is: ErrNotFound (404), ErrExpired (410), ErrUnauthorized (401) and
@@ -42,7 +46,7 @@ const (
 	// maxMaxRetries bounds Config.MaxRetries: with exponential backoff from a
 	// minute, a secondary limit would otherwise keep a scan waiting for hours.
 	maxMaxRetries = 8
-	// defaultTimeout bounds one API round trip when Config.HTTPClient is nil.
+	// defaultTimeout bounds one API attempt when Config.HTTPClient is nil.
 	// Archive downloads are bounded by their context instead, since a large
 	// archive legitimately takes longer.
 	defaultTimeout = 60 * time.Second
@@ -69,9 +73,10 @@ type Config struct {
 	// Concurrency caps the HTTP requests in flight across the whole client,
 	// retries and archive downloads included. Default 4.
 	Concurrency int
-	// HTTPClient supplies the transport and the per-request timeout; its
-	// redirect policy is replaced, because the client never follows a
-	// redirect with the token attached. Default: http.DefaultTransport, 60s.
+	// HTTPClient supplies the transport and the timeout of each attempt (a
+	// call may make several, with waits between them); its redirect policy is
+	// replaced, because the client follows only same-host redirects, and the
+	// token never leaves the API host. Default: http.DefaultTransport, 60s.
 	HTTPClient *http.Client
 	// Clock takes every wait, so tests can make them instant. Default clock.Real.
 	Clock clock.Clock
@@ -112,21 +117,17 @@ func redactedToken(token string) string {
 	return "REDACTED"
 }
 
-// Client talks to the GitHub REST API. It is safe for concurrent use.
+// Client talks to the GitHub REST API with one token. It is safe for
+// concurrent use. Everything it tracks — the rate limit, the requests sent,
+// the slots in flight — belongs to this Client alone, so that one Client per
+// token or installation keeps one rate budget each.
 type Client struct {
-	gh         *gh.Client
-	base       *url.URL     // API root, with a trailing slash
-	blob       *http.Client // for archive downloads: no token, own redirects
-	clock      clock.Clock
-	log        *slog.Logger
-	token      string // kept only to scrub it from server-provided text
-	userAgent  string
-	maxWait    time.Duration
-	maxRetries int
-
-	// jitter spreads a backoff so that clients failing together do not retry
-	// together; tests replace it to assert exact waits.
-	jitter func(time.Duration) time.Duration
+	redactor
+	gh        *gh.Client
+	base      *url.URL     // API root, with a trailing slash
+	blob      *http.Client // for archive downloads: no token, own redirects
+	retry     *retrier
+	userAgent string
 
 	limiter  *limiter
 	requests atomic.Int64
@@ -206,23 +207,30 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	c := &Client{
-		base:       base,
+		redactor:  redactor{token: cfg.Token},
+		base:      base,
+		userAgent: cfg.UserAgent,
+		limiter:   newLimiter(cfg.Concurrency),
+	}
+	c.retry = &retrier{
+		redactor: c.redactor,
+		// One attempt at a time takes a slot: waits between tries hold none.
+		next:       c.limiter.wrap(&meter{client: c, next: &bearer{token: cfg.Token, host: base.Host, scheme: base.Scheme, next: transport}}),
 		clock:      cfg.Clock,
 		log:        cfg.Logger.With(slog.String("component", "github")),
-		token:      cfg.Token,
-		userAgent:  cfg.UserAgent,
+		scheme:     base.Scheme,
+		host:       base.Host,
+		timeout:    timeout,
 		maxWait:    cfg.MaxWait,
 		maxRetries: cfg.MaxRetries,
 		jitter:     jitter,
-		limiter:    newLimiter(cfg.Concurrency),
 	}
-
 	api := &http.Client{
-		Transport: c.limiter.wrap(&meter{client: c, next: &bearer{token: cfg.Token, host: base.Host, scheme: base.Scheme, next: transport}}),
-		Timeout:   timeout,
-		// A 3xx comes back to go-github as a *gh.RedirectionError, which this
-		// package handles itself: the archive 302 points at another host, and
-		// following it here would carry the token along.
+		Transport: apiHeaders{next: c.retry},
+		// No Timeout: it would cover every retry and rate-limit wait of a
+		// call. The retrier bounds each attempt instead. Redirects are the
+		// retrier's too (same host only); whatever it hands back, such as
+		// the archive's 302, is the answer.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	c.blob = &http.Client{Transport: c.limiter.wrap(transport)}
@@ -233,7 +241,7 @@ func New(cfg Config) (*Client, error) {
 		gh.WithURLs(&baseStr, nil),
 		gh.WithUserAgent(cfg.UserAgent),
 		// go-github's own rate-limit bookkeeping compares against the wall
-		// clock and refuses requests before a reset; this client decides
+		// clock and refuses requests before a reset; the retrier decides
 		// about waits itself, on the injected clock.
 		gh.WithDisableRateLimitCheck(),
 	)
@@ -251,16 +259,9 @@ func (c *Client) RateLimit() RateState {
 }
 
 // Requests returns how many requests the client has sent to the API host,
-// retries included. Archive downloads from the blob host are not counted:
-// they cost no rate limit.
+// retries and redirects included. Archive downloads from the blob host are
+// not counted: they cost no rate limit.
 func (c *Client) Requests() int64 { return c.requests.Load() }
-
-// setHeaders is the go-github request option that asks for the current
-// media type and pins the API version the client was written against.
-func setHeaders(req *http.Request) {
-	req.Header.Set("Accept", mediaType)
-	req.Header.Set("X-GitHub-Api-Version", apiVersion)
-}
 
 // jitter returns d moved randomly by up to a fifth either way.
 func jitter(d time.Duration) time.Duration {

@@ -19,12 +19,12 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	type settings struct {
-		Base, UserAgent string
-		MaxWait         time.Duration
-		Retries, Slots  int
+		Base, UserAgent  string
+		MaxWait, Timeout time.Duration
+		Retries, Slots   int
 	}
-	got := settings{c.base.String(), c.userAgent, c.maxWait, c.maxRetries, cap(c.limiter.slots)}
-	want := settings{"https://api.github.com/", "retentiond", 15 * time.Minute, 3, 4}
+	got := settings{c.base.String(), c.userAgent, c.retry.maxWait, c.retry.timeout, c.retry.maxRetries, cap(c.limiter.slots)}
+	want := settings{"https://api.github.com/", "retentiond", 15 * time.Minute, time.Minute, 3, 4}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}

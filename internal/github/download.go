@@ -38,18 +38,18 @@ func (c *Client) DownloadArtifact(ctx context.Context, repo artifact.Repository,
 		}
 		err = c.scrubError(fmt.Errorf("downloading artifact %d of %s: %w", id, repo, err))
 		var be *blobError
-		if written > 0 || !errors.As(err, &be) || !be.retryable || tries >= c.maxRetries || ctx.Err() != nil {
+		if written > 0 || !errors.As(err, &be) || !be.retryable || tries >= c.retry.maxRetries || ctx.Err() != nil {
 			return DownloadResult{Bytes: written}, err
 		}
-		d := c.jitter(min(transientBase<<tries, transientCap))
-		c.log.LogAttrs(ctx, slog.LevelWarn, "waiting before retrying GitHub request",
+		d := c.retry.jitter(min(transientBase<<tries, transientCap))
+		c.retry.log.LogAttrs(ctx, slog.LevelWarn, "waiting before retrying GitHub request",
 			slog.String("repository", repo.String()),
 			slog.Int64("artifact_id", id),
 			slog.Duration("wait", d),
 			slog.String("reason", "archive download failed"),
 			slog.String("error", c.scrub(err.Error())),
 		)
-		if err := c.clock.Sleep(ctx, d); err != nil {
+		if err := c.retry.clock.Sleep(ctx, d); err != nil {
 			return DownloadResult{}, fmt.Errorf("downloading artifact %d of %s: waiting %s: %w", id, repo, d, err)
 		}
 	}
@@ -67,17 +67,26 @@ func (e *blobError) Unwrap() error { return e.err }
 
 // download makes one attempt: ask the API where the archive is, then fetch it.
 func (c *Client) download(ctx context.Context, repo artifact.Repository, id int64, w io.Writer) (DownloadResult, int64, error) {
-	resp, err := c.send(ctx, request{method: http.MethodGet, url: artifactPath(repo, id) + "/zip", repo: repo, found: true}, nil)
+	cl := &call{repo: repo}
+	// No redirects for go-github to follow: the retrier follows same-host
+	// ones before go-github sees them, and refuses the rest.
+	loc, resp, err := c.gh.Actions.DownloadArtifact(withCall(ctx, cl), repo.Owner(), repo.Name(), id, 0)
 	if err != nil {
-		return DownloadResult{}, 0, err
+		if cl.err == nil && resp != nil && resp.Response != nil && resp.Request != nil {
+			switch {
+			case resp.StatusCode == http.StatusFound:
+				// The parse error would quote the Location, signature and all.
+				return DownloadResult{}, 0, fmt.Errorf("GET %s: 302 without a usable Location", c.pathOf(resp.Request.URL))
+			case cl.final == nil:
+				return DownloadResult{}, 0, fmt.Errorf("GET %s: want a 302 to the archive, got %s", c.pathOf(resp.Request.URL), resp.Status)
+			}
+		}
+		return DownloadResult{}, 0, c.failure(cl, err)
 	}
-	if resp.StatusCode != http.StatusFound {
-		return DownloadResult{}, 0, fmt.Errorf("GET %s: want a 302 to the archive, got %s", c.pathOf(resp.Request.URL), resp.Status)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.String() == "" {
+	if loc == nil || loc.String() == "" {
 		return DownloadResult{}, 0, fmt.Errorf("GET %s: 302 without a usable Location", c.pathOf(resp.Request.URL))
 	}
+	// go-github returns the Location as given; resolve a relative one.
 	loc = resp.Request.URL.ResolveReference(loc)
 	if loc.Scheme != "https" && loc.Scheme != "http" {
 		return DownloadResult{}, 0, fmt.Errorf("GET %s: archive location has scheme %q", c.pathOf(resp.Request.URL), loc.Scheme)

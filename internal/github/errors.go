@@ -65,24 +65,50 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// apiError turns go-github's error for resp into an *APIError, with the
-// token scrubbed from anything the server sent back.
-func (c *Client) apiError(resp *http.Response, message, docURL string) *APIError {
+// failure is the error a client method returns for a failed typed call:
+// the retrier's reason for giving up when it gave up, else the *APIError for
+// GitHub's answer, else go-github's error (a body that did not decode).
+func (c *Client) failure(cl *call, err error) error {
+	if cl.err != nil {
+		return cl.err
+	}
+	if e, ok := c.apiErrorOf(err); ok {
+		return e
+	}
+	if e, ok := c.apiErrorOf(cl.final); ok {
+		return e
+	}
+	return err
+}
+
+// redactor removes one token from text that came from elsewhere (a server's
+// error message, a URL), so that not even a hostile or confused server
+// echoing it back can put it into an error or a log.
+type redactor struct {
+	token string
+}
+
+// apiError describes resp as an *APIError, with the token scrubbed from
+// anything the server sent back.
+func (r redactor) apiError(resp *http.Response, message, docURL string) *APIError {
 	e := &APIError{
 		Status:           resp.StatusCode,
-		Message:          c.scrub(message),
-		DocumentationURL: c.scrub(docURL),
+		Message:          r.scrub(message),
+		DocumentationURL: r.scrub(docURL),
 	}
 	if req := resp.Request; req != nil {
 		e.Method = req.Method
-		e.URL = c.scrub(safeURL(req.URL))
+		e.URL = r.scrub(safeURL(req.URL))
 	}
 	return e
 }
 
 // apiErrorOf extracts the *APIError from the error types go-github returns
-// for a non-2xx response; ok is false for network and decoding errors.
-func (c *Client) apiErrorOf(err error) (*APIError, bool) {
+// for a non-2xx response; ok is false for other errors, nil included.
+func (r redactor) apiErrorOf(err error) (*APIError, bool) {
+	if err == nil {
+		return nil, false
+	}
 	var (
 		er    *gh.ErrorResponse
 		rl    *gh.RateLimitError
@@ -91,35 +117,33 @@ func (c *Client) apiErrorOf(err error) (*APIError, bool) {
 	)
 	switch {
 	case errors.As(err, &rl) && rl.Response != nil:
-		return c.apiError(rl.Response, rl.Message, ""), true
+		return r.apiError(rl.Response, rl.Message, ""), true
 	case errors.As(err, &abuse) && abuse.Response != nil:
-		return c.apiError(abuse.Response, abuse.Message, ""), true
+		return r.apiError(abuse.Response, abuse.Message, ""), true
 	case errors.As(err, &er) && er.Response != nil:
-		return c.apiError(er.Response, er.Message, er.DocumentationURL), true
+		return r.apiError(er.Response, er.Message, er.DocumentationURL), true
 	case errors.As(err, &redir) && redir.Response != nil:
-		return c.apiError(redir.Response, "", ""), true
+		return r.apiError(redir.Response, "", ""), true
 	}
 	return nil, false
 }
 
-// scrub removes the token from text that came from elsewhere (a server's
-// error message, a URL), so that not even a hostile or confused server
-// echoing it back can put it into an error or a log.
-func (c *Client) scrub(s string) string {
-	if c.token == "" {
+// scrub replaces the token in s with REDACTED.
+func (r redactor) scrub(s string) string {
+	if r.token == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.token, "REDACTED")
+	return strings.ReplaceAll(s, r.token, "REDACTED")
 }
 
 // scrubError is scrub for whole errors: those from elsewhere, such as a
 // *url.Error quoting a server's Location, and, as a backstop, everything the
 // exported methods return.
-func (c *Client) scrubError(err error) error {
-	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
+func (r redactor) scrubError(err error) error {
+	if err == nil || r.token == "" || !strings.Contains(err.Error(), r.token) {
 		return err
 	}
-	return &scrubbedError{msg: c.scrub(err.Error()), err: err}
+	return &scrubbedError{msg: r.scrub(err.Error()), err: err}
 }
 
 // scrubbedError keeps the chain for errors.Is while replacing the text.

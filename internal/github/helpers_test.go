@@ -53,7 +53,7 @@ func newHarness(t testing.TB, h http.Handler, mod ...func(*Config)) *harness {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	c.jitter = func(d time.Duration) time.Duration { return d }
+	c.retry.jitter = func(d time.Duration) time.Duration { return d }
 	return &harness{srv: srv, clock: fake, c: c, logs: logs}
 }
 

@@ -1,20 +1,22 @@
 package github
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
-	"github.com/retentiond/retentiond/internal/artifact"
+	"github.com/retentiond/retentiond/internal/clock"
 )
 
 // Backoff shapes. Transient failures (5xx, network, a garbled body) back off
@@ -27,20 +29,39 @@ const (
 	resetMargin    = time.Second // GitHub's reset second is inclusive; don't arrive early
 	maxPrimaryWait = 3           // resets waited for in one request before giving up
 	maxRedirects   = 5
+	// maxBody bounds an API response body, which the retrier reads whole. A
+	// page of 100 artifacts is about 60 KB.
+	maxBody = 32 << 20
 )
 
-// request is one logical API call; send may make several HTTP requests for it.
-type request struct {
-	method string
-	// url is relative to the base URL ("repos/o/r/actions/artifacts") or an
-	// absolute URL on the API host (a Link header's next page).
-	url  string
-	repo artifact.Repository // for logs
-	// found makes a 302 the expected answer (archive downloads): send returns
-	// it instead of treating it as a redirect to follow.
-	found bool
-	// requests, when set, counts the HTTP requests made.
-	requests *int
+// retrier is the http.RoundTripper that turns one request of a go-github
+// call into as many HTTP attempts as it takes: it waits out primary and
+// secondary rate limits on the injected clock, retries 5xx, 202, dropped
+// connections and garbled bodies with backoff, and follows same-host
+// 301/307/308 redirects. Every wait is bounded (MaxWait, MaxRetries) and ends
+// early when the request's context is done.
+//
+// It reads each body whole before deciding, which is what lets a connection
+// dropped mid-body, or a truncated JSON body, be retried at all: go-github
+// reads the body only after RoundTrip has returned.
+//
+// What it hands back is a final answer for go-github to interpret: a success,
+// a 304, a 302 (the archive's), or a client error that retrying cannot fix.
+// When it gives up, it returns an error and records it in the call.
+type retrier struct {
+	redactor
+	next   http.RoundTripper
+	clock  clock.Clock
+	log    *slog.Logger
+	scheme string // the API's scheme and host: where redirects may go
+	host   string
+	// timeout bounds one attempt, body included; 0 is none.
+	timeout    time.Duration
+	maxWait    time.Duration
+	maxRetries int
+	// jitter spreads a backoff so that clients failing together do not retry
+	// together; tests replace it to assert exact waits.
+	jitter func(time.Duration) time.Duration
 }
 
 // budget counts what one request has used of each kind of retry.
@@ -59,194 +80,224 @@ type wait struct {
 	cause  error
 }
 
-// getJSON sends r and decodes a 200 body into a fresh T on each attempt, so a
-// half-decoded garbled body never leaks into the retry's result.
-func getJSON[T any](ctx context.Context, c *Client, r request) (*T, *gh.Response, error) {
-	var out *T
-	resp, err := c.send(ctx, r, func() any { out = new(T); return out })
+// RoundTrip implements http.RoundTripper.
+func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	cl := callOf(req.Context())
+	resp, err := t.roundTrip(req, cl)
 	if err != nil {
-		return nil, resp, err
+		cl.err = err
 	}
-	return out, resp, nil
+	return resp, err
 }
 
-// send performs r through go-github, waiting and retrying as the response
-// asks. target, if not nil, returns where to decode the body of a success.
-func (c *Client) send(ctx context.Context, r request, target func() any) (*gh.Response, error) {
+func (t *retrier) roundTrip(req *http.Request, cl *call) (*http.Response, error) {
+	ctx := req.Context()
+	u := req.URL
 	var b budget
 	for {
-		req, err := c.gh.NewRequest(ctx, r.method, r.url, nil, setHeaders)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", req.Method, t.pathOf(u), err)
+		}
+		resp, body, err := t.attempt(req, u)
 		if err != nil {
-			return nil, fmt.Errorf("building %s %s: %w", r.method, r.url, err)
-		}
-		var v any
-		if target != nil {
-			v = target()
-		}
-		if r.requests != nil {
-			*r.requests++
-		}
-		resp, err := c.gh.Do(req, v)
-		if err == nil {
-			return resp, nil
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return resp, fmt.Errorf("%s %s: %w", r.method, c.pathOf(req.URL), ctxErr)
-		}
-		if loc, ok := redirect(req.URL, err, r.found); ok {
-			if r.found {
-				return resp, nil
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, fmt.Errorf("%s %s: %w", req.Method, t.pathOf(u), ctxErr)
 			}
-			if b.redirects++; b.redirects > maxRedirects {
-				return resp, fmt.Errorf("%s %s: more than %d redirects", r.method, c.pathOf(req.URL), maxRedirects)
+			w, err := t.transient(&b, req.Method, u, "network error", t.scrubError(err))
+			if err != nil {
+				return nil, err
 			}
-			if !c.sameHost(loc) {
-				return resp, fmt.Errorf("%s %s: refusing redirect to another host %s", r.method, c.pathOf(req.URL), loc.Host)
+			if err := t.sleep(ctx, cl, req.Method, u, *w); err != nil {
+				return nil, err
 			}
-			r.url = loc.String()
 			continue
 		}
-		w, err := c.assess(req, resp, err, &b)
+
+		switch code := resp.StatusCode; {
+		case code == http.StatusMovedPermanently || code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect:
+			// A renamed repository answers 301 to its /repositories/{id} URL.
+			loc, err := resp.Location()
+			if err != nil {
+				break // no usable Location: go-github reports the 3xx itself
+			}
+			resp.Body.Close()
+			if b.redirects++; b.redirects > maxRedirects {
+				return nil, fmt.Errorf("%s %s: more than %d redirects", req.Method, t.pathOf(u), maxRedirects)
+			}
+			if loc.Scheme != t.scheme || loc.Host != t.host {
+				return nil, fmt.Errorf("%s %s: refusing redirect to another host %s", req.Method, t.pathOf(u), t.scrub(loc.Host))
+			}
+			u = loc
+			continue
+		case code/100 == 2 && code != http.StatusAccepted:
+			if garbled(resp, body) {
+				resp.Body.Close()
+				w, err := t.transient(&b, req.Method, u, "malformed response", errGarbled)
+				if err != nil {
+					return nil, err
+				}
+				if err := t.sleep(ctx, cl, req.Method, u, *w); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			return resp, nil
+		}
+
+		// CheckResponse reads the error body and leaves a copy in its place,
+		// so that go-github can read it again from the response handed back.
+		orig := resp.Body
+		ghErr := gh.CheckResponse(resp)
+		if resp.Body != orig {
+			orig.Close()
+		}
+		w, err := t.assess(req.Method, u, resp, ghErr, &b)
+		switch {
+		case err != nil:
+			resp.Body.Close()
+			return nil, err
+		case w == nil:
+			cl.final = ghErr
+			return resp, nil
+		}
+		resp.Body.Close()
+		if err := t.sleep(ctx, cl, req.Method, u, *w); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// attempt sends req to u once and reads the whole body, within the attempt's
+// timeout. The response's Body is then the returned buffer.
+func (t *retrier) attempt(req *http.Request, u *url.URL) (*http.Response, []byte, error) {
+	ctx, cancel := req.Context(), context.CancelFunc(func() {})
+	if t.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+	}
+	defer cancel()
+	// A shallow copy will do: nothing below writes to the headers without
+	// cloning the request first (bearer does), and URL is replaced, not edited.
+	r := req.WithContext(ctx)
+	if u != req.URL {
+		r.URL, r.Host = u, ""
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		if req.GetBody == nil {
+			return nil, nil, errors.New("request body cannot be sent again")
+		}
+		body, err := req.GetBody()
 		if err != nil {
-			return resp, err
+			return nil, nil, err
 		}
-		c.log.LogAttrs(ctx, w.level, "waiting before retrying GitHub request",
-			slog.String("repository", r.repo.String()),
-			slog.String("method", r.method),
-			slog.String("path", c.pathOf(req.URL)),
-			slog.Duration("wait", w.d),
-			slog.String("reason", w.reason),
-			slog.String("error", c.scrub(w.cause.Error())),
-		)
-		if err := c.clock.Sleep(ctx, w.d); err != nil {
-			return resp, fmt.Errorf("%s %s: waiting %s (%s): %w", r.method, c.pathOf(req.URL), w.d, w.reason, err)
-		}
+		r.Body = body
 	}
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.Request == nil {
+		// go-github's errors print the request.
+		resp.Request = r
+	}
+	body, err := readBody(resp)
+	resp.Body.Close() // frees the limiter's slot and the connection
+	if err != nil {
+		return nil, nil, err
+	}
+	resp.Body = body
+	return resp, body.bytes(), nil
 }
 
-// redirect reports where a 3xx response to the request for u points, and
-// whether to go there: a 302 is the answer itself when found is set.
-// go-github surfaces 3xx as *gh.RedirectionError because the API client does
-// not follow redirects.
-func redirect(u *url.URL, err error, found bool) (*url.URL, bool) {
-	var re *gh.RedirectionError
-	if !errors.As(err, &re) || re.Location == nil {
-		return nil, false
+// assess decides what a failed attempt means: nil to hand the response back
+// as the answer, a wait before the next try, or the error to return.
+func (t *retrier) assess(method string, u *url.URL, resp *http.Response, ghErr error, b *budget) (*wait, error) {
+	apiErr, isAPI := t.apiErrorOf(ghErr)
+	if !isAPI {
+		// CheckResponse's errors all carry the response; keep going on ours.
+		apiErr, isAPI = t.apiError(resp, "", ""), true
 	}
-	switch re.StatusCode {
-	case http.StatusFound:
-		return u.ResolveReference(re.Location), true
-	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		// A renamed repository answers 301 to its /repositories/{id} URL.
-		return u.ResolveReference(re.Location), !found
-	}
-	return nil, false
-}
-
-// sameHost reports whether u is on the API host, where the token may go.
-func (c *Client) sameHost(u *url.URL) bool {
-	return u.Scheme == c.base.Scheme && u.Host == c.base.Host
-}
-
-// assess decides what a failed attempt means: a wait before the next try, or
-// the error to return.
-func (c *Client) assess(req *http.Request, resp *gh.Response, err error, b *budget) (wait, error) {
-	apiErr, isAPI := c.apiErrorOf(err)
 
 	var rl *gh.RateLimitError
-	if errors.As(err, &rl) {
-		return c.primaryWait(apiErr, rl.Rate.Reset.Time, b)
+	if errors.As(ghErr, &rl) {
+		return t.primaryWait(apiErr, rl.Rate.Reset.Time, resp, b)
 	}
-	if isAPI && isSecondary(err, apiErr, resp) {
-		return c.secondaryWait(apiErr, resp, b)
-	}
-
-	if isAPI && apiErr.Status < 500 {
-		return wait{}, apiErr
+	if isSecondary(ghErr, apiErr, resp) {
+		return t.secondaryWait(apiErr, resp, b)
 	}
 
-	// 5xx, 202 ("try later"), network failures and bodies that did not decode.
-	var (
-		cause    error
-		reason   string
-		accepted *gh.AcceptedError
-	)
+	var accepted *gh.AcceptedError
 	switch {
-	case isAPI:
-		cause, reason = apiErr, "server error"
-	case errors.As(err, &accepted):
-		cause, reason = fmt.Errorf("%s %s: 202 Accepted: %w", req.Method, c.pathOf(req.URL), err), "accepted, not ready"
-	case isDecodeError(err):
-		cause, reason = err, "malformed response"
-	default:
-		cause, reason = c.scrubError(err), "network error"
+	case errors.As(ghErr, &accepted):
+		return t.transient(b, method, u, "accepted, not ready", fmt.Errorf("202 Accepted: %w", ghErr))
+	case apiErr.Status >= 500:
+		return t.transient(b, method, u, "server error", apiErr)
 	}
-	if b.transient >= c.maxRetries {
-		if isAPI {
-			return wait{}, fmt.Errorf("%w (giving up after %d tries)", cause, b.transient+1)
+	return nil, nil
+}
+
+// transient schedules the next try after a server or network failure, or
+// gives up once the retries are spent.
+func (t *retrier) transient(b *budget, method string, u *url.URL, reason string, cause error) (*wait, error) {
+	if b.transient >= t.maxRetries {
+		if _, ok := cause.(*APIError); ok { // it names the request already
+			return nil, fmt.Errorf("%w (giving up after %d tries)", cause, b.transient+1)
 		}
-		return wait{}, fmt.Errorf("%s %s: giving up after %d tries: %w", req.Method, c.pathOf(req.URL), b.transient+1, cause)
+		return nil, fmt.Errorf("%s %s: giving up after %d tries: %w", method, t.pathOf(u), b.transient+1, cause)
 	}
-	d := transientBase << b.transient
-	if d > transientCap {
-		d = transientCap
-	}
+	d := min(transientBase<<b.transient, transientCap)
 	b.transient++
-	return wait{d: c.jitter(d), reason: reason, level: slog.LevelWarn, cause: cause}, nil
+	return &wait{d: t.jitter(d), reason: reason, level: slog.LevelWarn, cause: cause}, nil
 }
 
 // primaryWait waits for the primary limit's reset if that is soon enough.
-func (c *Client) primaryWait(apiErr *APIError, reset time.Time, b *budget) (wait, error) {
-	now := c.clock.Now()
+func (t *retrier) primaryWait(apiErr *APIError, reset time.Time, resp *http.Response, b *budget) (*wait, error) {
+	now := t.clock.Now()
 	if reset.IsZero() {
 		// No reset header: nothing to wait for precisely, so treat it like a
 		// secondary limit and back off.
-		return c.secondaryWait(apiErr, nil, b)
+		return t.secondaryWait(apiErr, resp, b)
 	}
 	until := reset.Sub(now)
-	if until > c.maxWait {
-		return wait{}, fmt.Errorf("%w: primary rate limit exhausted until %s (in %s), longer than the max wait of %s: %w",
-			apiErr, reset.UTC().Format(time.RFC3339), until.Round(time.Second), c.maxWait, ErrRateLimited)
+	if until > t.maxWait {
+		return nil, fmt.Errorf("%w: primary rate limit exhausted until %s (in %s), longer than the max wait of %s: %w",
+			apiErr, reset.UTC().Format(time.RFC3339), until.Round(time.Second), t.maxWait, ErrRateLimited)
 	}
 	if b.primary >= maxPrimaryWait {
-		return wait{}, fmt.Errorf("%w: primary rate limit still exhausted after %d resets (next reset %s): %w",
+		return nil, fmt.Errorf("%w: primary rate limit still exhausted after %d resets (next reset %s): %w",
 			apiErr, b.primary, reset.UTC().Format(time.RFC3339), ErrRateLimited)
 	}
 	b.primary++
 	d := max(until, 0) + resetMargin
-	return wait{d: d, reason: "primary rate limit", level: slog.LevelInfo, cause: apiErr}, nil
+	return &wait{d: d, reason: "primary rate limit", level: slog.LevelInfo, cause: apiErr}, nil
 }
 
 // secondaryWait honours Retry-After, else backs off from a minute, doubling.
-// resp may be nil.
-func (c *Client) secondaryWait(apiErr *APIError, resp *gh.Response, b *budget) (wait, error) {
-	if b.secondary >= c.maxRetries {
-		return wait{}, fmt.Errorf("%w: secondary rate limit persisted through %d tries: %w", apiErr, b.secondary+1, ErrRateLimited)
+func (t *retrier) secondaryWait(apiErr *APIError, resp *http.Response, b *budget) (*wait, error) {
+	if b.secondary >= t.maxRetries {
+		return nil, fmt.Errorf("%w: secondary rate limit persisted through %d tries: %w", apiErr, b.secondary+1, ErrRateLimited)
 	}
 	d := secondaryBase << b.secondary
 	reason := "secondary rate limit"
-	if resp != nil && resp.Response != nil {
-		// go-github's RetryAfter falls back to x-ratelimit-reset measured on
-		// the wall clock; read the header itself so waits stay on c.clock.
-		if secs, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("Retry-After")), 10, 64); err == nil && secs >= 0 {
-			d = time.Duration(secs) * time.Second
-			reason = "secondary rate limit, retry-after"
-		}
+	// go-github's RetryAfter falls back to x-ratelimit-reset measured on the
+	// wall clock; read the header itself so waits stay on the clock.
+	if secs, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("Retry-After")), 10, 64); err == nil && secs >= 0 {
+		d = time.Duration(secs) * time.Second
+		reason = "secondary rate limit, retry-after"
 	}
-	if d > c.maxWait {
-		return wait{}, fmt.Errorf("%w: secondary rate limit asks to wait %s, longer than the max wait of %s (until %s): %w",
-			apiErr, d, c.maxWait, c.clock.Now().Add(d).UTC().Format(time.RFC3339), ErrRateLimited)
+	if d > t.maxWait {
+		return nil, fmt.Errorf("%w: secondary rate limit asks to wait %s, longer than the max wait of %s (until %s): %w",
+			apiErr, d, t.maxWait, t.clock.Now().Add(d).UTC().Format(time.RFC3339), ErrRateLimited)
 	}
 	b.secondary++
-	return wait{d: d, reason: reason, level: slog.LevelWarn, cause: apiErr}, nil
+	return &wait{d: d, reason: reason, level: slog.LevelWarn, cause: apiErr}, nil
 }
 
 // isSecondary recognises a secondary rate limit: go-github's classification
 // by documentation URL, a 429 of any kind, or a 403 that says so or carries
 // Retry-After.
-func isSecondary(err error, apiErr *APIError, resp *gh.Response) bool {
+func isSecondary(ghErr error, apiErr *APIError, resp *http.Response) bool {
 	var abuse *gh.AbuseRateLimitError
-	if errors.As(err, &abuse) {
+	if errors.As(ghErr, &abuse) {
 		return true
 	}
 	switch apiErr.Status {
@@ -256,23 +307,118 @@ func isSecondary(err error, apiErr *APIError, resp *gh.Response) bool {
 		if strings.Contains(strings.ToLower(apiErr.Message), "secondary rate limit") {
 			return true
 		}
-		return resp != nil && resp.Response != nil && resp.Header.Get("Retry-After") != ""
+		return resp.Header.Get("Retry-After") != ""
 	}
 	return false
 }
 
-// isDecodeError reports whether err came from decoding a response body.
-func isDecodeError(err error) bool {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	return errors.As(err, &syn) || errors.As(err, &typ)
+// sleep logs w and waits it out, or returns why it could not.
+func (t *retrier) sleep(ctx context.Context, cl *call, method string, u *url.URL, w wait) error {
+	t.log.LogAttrs(ctx, w.level, "waiting before retrying GitHub request",
+		slog.String("repository", cl.repo.String()),
+		slog.String("method", method),
+		slog.String("path", t.pathOf(u)),
+		slog.Duration("wait", w.d),
+		slog.String("reason", w.reason),
+		slog.String("error", t.scrub(w.cause.Error())),
+	)
+	if err := t.clock.Sleep(ctx, w.d); err != nil {
+		return fmt.Errorf("%s %s: waiting %s (%s): %w", method, t.pathOf(u), w.d, w.reason, err)
+	}
+	return nil
+}
+
+// errGarbled describes a success whose JSON body is visibly broken.
+var errGarbled = errors.New("JSON body cut short or garbled")
+
+// garbled reports whether a successful response says it is JSON and visibly
+// is not: empty, or not ending with the bracket it begins with, which is what
+// a truncated body looks like. Validating every page in full would cost
+// about half as much again as go-github's decode of it; a body broken in a way
+// this misses fails the call with go-github's decoding error instead.
+func garbled(resp *http.Response, body []byte) bool {
+	if resp.StatusCode == http.StatusNoContent || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		return false
+	}
+	b := bytes.TrimSpace(body)
+	if len(b) < 2 {
+		return true
+	}
+	switch b[0] {
+	case '{':
+		return b[len(b)-1] != '}'
+	case '[':
+		return b[len(b)-1] != ']'
+	}
+	return true
+}
+
+// bufPool recycles the buffers bodies are read into: a scan reads thousands
+// of pages of about the same size.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooled keeps an unusually large body's buffer out of the pool.
+const maxPooled = 1 << 20
+
+// bufferedBody is a response body read whole into a pooled buffer, which
+// goes back to the pool on Close. go-github copies what it decodes, so
+// nothing refers to the buffer afterwards.
+type bufferedBody struct {
+	r   bytes.Reader
+	buf *bytes.Buffer
+}
+
+// readBody reads resp's body whole, bounded by maxBody.
+func readBody(resp *http.Response) (*bufferedBody, error) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		buf.Grow(int(n))
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
+		putBuf(buf)
+		return nil, fmt.Errorf("reading the response body: %w", err)
+	}
+	if buf.Len() > maxBody {
+		putBuf(buf)
+		return nil, fmt.Errorf("response body larger than %d bytes", maxBody)
+	}
+	b := &bufferedBody{buf: buf}
+	b.r.Reset(buf.Bytes())
+	return b, nil
+}
+
+func putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooled {
+		bufPool.Put(buf)
+	}
+}
+
+func (b *bufferedBody) bytes() []byte {
+	if b.buf == nil {
+		return nil
+	}
+	return b.buf.Bytes()
+}
+
+// Read implements io.Reader.
+func (b *bufferedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// Close returns the buffer to the pool; later reads see the end.
+func (b *bufferedBody) Close() error {
+	if b.buf != nil {
+		b.r.Reset(nil)
+		putBuf(b.buf)
+		b.buf = nil
+	}
+	return nil
 }
 
 // pathOf is the path of u, which is what errors and logs show of a request.
-// A path can come from a server's Link or Location header, so it is scrubbed.
-func (c *Client) pathOf(u *url.URL) string {
+// A path can come from a server's Location header, so it is scrubbed.
+func (r redactor) pathOf(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	return c.scrub(u.Path)
+	return r.scrub(u.Path)
 }

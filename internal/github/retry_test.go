@@ -130,7 +130,7 @@ func TestRetries(t *testing.T) {
 		{
 			name:       "malformed bodies exhausted",
 			steps:      []http.HandlerFunc{malformed},
-			wantText:   "GET /repos/o/r/actions/artifacts: giving up after 4 tries: unexpected end of JSON input",
+			wantText:   "GET /repos/o/r/actions/artifacts: giving up after 4 tries: JSON body cut short or garbled",
 			wantSleeps: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second},
 		},
 		{
@@ -339,5 +339,76 @@ func TestRateLimitState(t *testing.T) {
 	}
 	if got := h.c.Requests(); got != 3 {
 		t.Errorf("Requests() = %d, want 3", got)
+	}
+}
+
+// TestRetriesBodyCutShort: the retrier reads each body whole, so a
+// connection dropped in the middle of a page is retried like any other.
+func TestRetriesBodyCutShort(t *testing.T) {
+	t.Parallel()
+	s := newScript(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "1000")
+		_, _ = w.Write([]byte(`{"total_count": 1, "artifacts": [`))
+	}, okList(ghArtifact(1)))
+	h := newHarness(t, s)
+	h.srv.Client().Transport.(*http.Transport).DisableKeepAlives = true
+	var got collect
+	stats, err := h.c.ListArtifacts(t.Context(), "o/r", got.fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Requests != 2 || len(got.ids) != 1 {
+		t.Errorf("stats %+v, ids %v; want the page after one retry", stats, got.ids)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second}, h.clock.Sleeps()); diff != "" {
+		t.Errorf("sleeps (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(h.logs.String(), `reason="network error"`) {
+		t.Errorf("logs lack the network error:\n%s", h.logs)
+	}
+}
+
+// TestAttemptTimeout: HTTPClient.Timeout bounds each attempt, not the call,
+// so an attempt that hangs is cut off and retried.
+func TestAttemptTimeout(t *testing.T) {
+	t.Parallel()
+	s := newScript(func(_ http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // hangs until the client gives up on it
+	}, okList(ghArtifact(1)))
+	h := newHarness(t, s, func(c *Config) {
+		c.HTTPClient = &http.Client{Transport: c.HTTPClient.Transport, Timeout: 100 * time.Millisecond}
+	})
+	if _, err := h.c.ListArtifacts(t.Context(), "o/r", func([]artifact.Artifact) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s.count() != 2 {
+		t.Errorf("server saw %d requests, want 2", s.count())
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second}, h.clock.Sleeps()); diff != "" {
+		t.Errorf("sleeps (-want +got):\n%s", diff)
+	}
+}
+
+// TestRateStatePerClient: two clients, two tokens, two budgets.
+func TestRateStatePerClient(t *testing.T) {
+	t.Parallel()
+	answer := func(remaining int) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			rate(w, 5000, remaining, t0.Add(time.Hour))
+			writeJSON(w, http.StatusOK, ghArtifact(1))
+		}
+	}
+	a, b := newHarness(t, newScript(answer(4000))), newHarness(t, newScript(answer(12)))
+	for _, h := range []*harness{a, b, a} {
+		if _, err := h.c.GetArtifact(t.Context(), "o/r", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := [2]int{a.c.RateLimit().Remaining, b.c.RateLimit().Remaining}; got != [2]int{4000, 12} {
+		t.Errorf("remaining = %v, want [4000 12]", got)
+	}
+	if got := [2]int64{a.c.Requests(), b.c.Requests()}; got != [2]int64{2, 1} {
+		t.Errorf("requests = %v, want [2 1]", got)
 	}
 }

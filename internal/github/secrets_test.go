@@ -68,6 +68,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 		case "abort":
 			abort(w, r)
 		case "leaky-link":
+			w.Header().Set("ETag", `W/"`+secret+`"`)
 			w.Header().Set("Link", fmt.Sprintf(`<%s/%s/page?token=%s>; rel="next"`, elsewhere, secret, secret))
 			writeJSON(w, http.StatusOK, map[string]any{"total_count": 0, "artifacts": []any{}})
 		case "path-link":
@@ -106,6 +107,11 @@ func TestTokenNeverLeaks(t *testing.T) {
 		errs = append(errs, h.c.DeleteArtifact(ctx, repo, 1))
 		_, err = h.c.DownloadArtifact(ctx, repo, 1, &bytes.Buffer{})
 		errs = append(errs, err)
+		p, err := h.c.ListArtifactsPage(ctx, repo, 2, `W/"`+token+`"`)
+		errs = append(errs, err)
+		if strings.Contains(fmt.Sprintf("%+v", p), token) {
+			t.Errorf("page of %s holds the token: %+v", repo, p)
+		}
 	}
 
 	if !sawToken.Load() {

@@ -43,7 +43,7 @@ func newSimFixture(t *testing.T, opts githubsim.Options, mod ...func(*Config)) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.jitter = func(d time.Duration) time.Duration { return d }
+	c.retry.jitter = func(d time.Duration) time.Duration { return d }
 	return &simFixture{sim: sim, srv: srv, clock: fake, c: c}
 }
 

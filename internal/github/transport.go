@@ -1,15 +1,85 @@
 package github
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/retentiond/retentiond/internal/artifact"
 )
 
-// bearer adds the token to requests for the API host and to nothing else, so
-// a Link or Location pointing elsewhere can never carry it away.
+// The API client's transports, outermost first:
+//
+//	apiHeaders → retrier → limited → meter → bearer → Config.HTTPClient's transport
+//
+// go-github's typed calls take a context but no per-request options, so what
+// one call tells its transports, and what they tell it back, travels in the
+// request's context as a *call.
+
+// call is one client method's typed go-github call, as its transports see it.
+// Its transports run in the goroutine that made the call (http.Client.Do
+// calls RoundTrip synchronously), so the fields need no lock.
+type call struct {
+	// repo is for the wait logs.
+	repo artifact.Repository
+	// ifNoneMatch is sent as If-None-Match, for a conditional request.
+	ifNoneMatch string
+
+	// requests counts the HTTP requests sent, retries and redirects included.
+	requests int
+	// charged counts those that GitHub charges to the primary rate limit.
+	charged int
+	// final is go-github's error for the response the retrier handed back,
+	// when that was not a success; go-github's DownloadArtifact reports such
+	// an answer only as "unexpected status code".
+	final error
+	// err is why the retrier gave up, when it did. go-github replaces a
+	// transport's error with ctx.Err() once the context is done, and wraps it
+	// in a *url.Error quoting the whole URL otherwise.
+	err error
+}
+
+type callKey struct{}
+
+// withCall returns ctx carrying cl to the transports.
+func withCall(ctx context.Context, cl *call) context.Context {
+	return context.WithValue(ctx, callKey{}, cl)
+}
+
+// callOf returns the call ctx carries, or a blank one nobody reads back.
+func callOf(ctx context.Context) *call {
+	if cl, ok := ctx.Value(callKey{}).(*call); ok {
+		return cl
+	}
+	return &call{}
+}
+
+// apiHeaders asks for the current media type, pins the API version the
+// client was written against (go-github's defaults are the older media type
+// and a version that may move), and makes the request conditional when the
+// call carries an ETag.
+type apiHeaders struct {
+	next http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t apiHeaders) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A RoundTripper must not modify the caller's request.
+	req = req.Clone(req.Context())
+	req.Header.Set("Accept", mediaType)
+	req.Header.Set("X-GitHub-Api-Version", apiVersion)
+	if etag := callOf(req.Context()).ifNoneMatch; etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	return t.next.RoundTrip(req)
+}
+
+// bearer adds the token to requests for the API's scheme and host and to
+// nothing else, so that a redirect or a URL pointing elsewhere can never
+// carry it away.
 type bearer struct {
 	token  string
 	scheme string
@@ -22,13 +92,13 @@ func (b *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if b.token == "" || req.URL.Host != b.host || req.URL.Scheme != b.scheme {
 		return b.next.RoundTrip(req)
 	}
-	// A RoundTripper must not modify the caller's request.
 	req = req.Clone(req.Context())
 	req.Header.Set("Authorization", "Bearer "+b.token)
 	return b.next.RoundTrip(req)
 }
 
-// meter counts API requests and records the rate limit each response reports.
+// meter counts API requests, for the client and for the call, and records
+// the rate limit each response reports.
 type meter struct {
 	client *Client
 	next   http.RoundTripper
@@ -36,8 +106,16 @@ type meter struct {
 
 // RoundTrip implements http.RoundTripper.
 func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
+	cl := callOf(req.Context())
 	m.client.requests.Add(1)
+	cl.requests++
 	resp, err := m.next.RoundTrip(req)
+	// GitHub documents that a 304 to an authorised conditional request does
+	// not count against the primary limit. Anything else is taken to count,
+	// a request that got no answer included: it may well have arrived.
+	if err != nil || resp.StatusCode != http.StatusNotModified || m.client.token == "" {
+		cl.charged++
+	}
 	if err == nil {
 		m.client.observeRate(resp.Header)
 	}
