@@ -138,9 +138,7 @@ type evaluation struct {
 	repos   []repoInfo
 	ages    []time.Duration // per artifact; meaningless when CreatedAt is zero
 
-	order  []newness      // per artifact, for keep_latest; nil without it
 	latest []*latestRanks // per rule; nil for rules without keep_latest
-	fields map[GroupKey]*fieldIDs
 
 	scratch []byte // where reasons are built
 }
@@ -161,7 +159,6 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 		repoIdx: make([]int32, len(arts)),
 		ages:    make([]time.Duration, len(arts)),
 		latest:  make([]*latestRanks, len(p.Rules)),
-		fields:  map[GroupKey]*fieldIDs{},
 		scratch: make([]byte, 0, 256),
 	}
 	listed := make(map[string]bool, len(p.Repositories))

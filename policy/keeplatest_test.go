@@ -275,35 +275,3 @@ func TestKeepLatestMatchesReference(t *testing.T) {
 		}
 	}
 }
-
-// Small id spaces use a dense table, large ones a map: both must split the
-// artifacts into the same groups.
-func TestGrouperDenseAndMapAgree(t *testing.T) {
-	t.Parallel()
-	p := withRules(t, "", "  - rule: k\n    action: keep\n    keep_latest: 1\n    group_by: [name, branch, head_sha]\n")
-	arts := randomArtifacts(9, 5000)
-	e := newEvaluation(p, arts, testNow)
-	dense := newGrouper(e, p.Rules[0].GroupBy)
-	if dense.dense == nil {
-		t.Fatal("expected the dense table for this input")
-	}
-	byMap := newGrouper(e, p.Rules[0].GroupBy)
-	byMap.dense, byMap.byKey = nil, map[[4]int32]int32{}
-	seen := map[[2]int32]bool{}
-	denseToMap := map[int32]int32{}
-	for i := range arts {
-		d, dNew := dense.group(i)
-		m, mNew := byMap.group(i)
-		if dNew != mNew {
-			t.Fatalf("artifact %d: new group %v in the table, %v in the map", i, dNew, mNew)
-		}
-		if prev, ok := denseToMap[d]; ok && prev != m {
-			t.Fatalf("artifact %d: table group %d is map groups %d and %d", i, d, prev, m)
-		}
-		denseToMap[d] = m
-		seen[[2]int32{d, m}] = true
-	}
-	if dense.groups != byMap.groups || len(seen) != int(dense.groups) {
-		t.Fatalf("%d groups in the table, %d in the map, %d pairs", dense.groups, byMap.groups, len(seen))
-	}
-}
