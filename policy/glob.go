@@ -19,7 +19,7 @@ const maxGlobLen = 255
 type tokKind uint8
 
 const (
-	tokLit   tokKind = iota // one character, lit holds its bytes
+	tokLit   tokKind = iota // lit: one character, or a run of them once compiled
 	tokAny                  // ?
 	tokClass                // [...]
 	tokStar                 // *
@@ -59,12 +59,20 @@ func compileGlob(src string) (glob, error) {
 	if err != nil {
 		return glob{}, err
 	}
-	g := glob{toks: toks}
-	for i := range g.toks {
-		if k := g.toks[i].kind; k == tokStar || k == tokDStar {
-			g.toks[i].star = g.stars
+	// Runs of literal characters become one literal, compared at once.
+	var g glob
+	for _, t := range toks {
+		switch t.kind {
+		case tokLit:
+			if n := len(g.toks); n > 0 && g.toks[n-1].kind == tokLit {
+				g.toks[n-1].lit += t.lit
+				continue
+			}
+		case tokStar, tokDStar:
+			t.star = g.stars
 			g.stars++
 		}
+		g.toks = append(g.toks, t)
 	}
 	return g, nil
 }
@@ -218,6 +226,9 @@ func (m *globMatch) from(t, i int) bool {
 // it tries the star on s[i:i], s[i:i+1]… for as far as the star can reach.
 func (m *globMatch) star(t, i int) bool {
 	tok := &m.toks[t]
+	if t+1 == len(m.toks) { // a final star takes the rest, if it can
+		return tok.kind == tokDStar || strings.IndexByte(m.s[i:], '/') < 0
+	}
 	var failed []bool
 	if m.failed != nil {
 		failed = m.failed[tok.star*(len(m.s)+1):][:len(m.s)+1]
