@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -138,6 +139,7 @@ type evaluation struct {
 	repos   []repoInfo
 	ages    []time.Duration // per artifact; meaningless when CreatedAt is zero
 
+	order  []newness      // per artifact, when a rule has keep_latest
 	latest []*latestRanks // per rule; nil for rules without keep_latest
 
 	scratch []byte // where reasons are built
@@ -165,12 +167,18 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 	for _, r := range p.Repositories {
 		listed[string(r)] = true
 	}
+	if slices.ContainsFunc(p.Rules, func(r Rule) bool { return r.KeepLatest > 0 }) {
+		e.order = make([]newness, len(arts))
+	}
 	index := map[string]int32{}
 	last, lastIdx := "", int32(-1)
 	for i := range arts {
 		a := &arts[i]
 		if !a.CreatedAt.IsZero() {
 			e.ages[i] = now.Sub(a.CreatedAt)
+		}
+		if e.order != nil {
+			e.order[i] = newnessKey(a.CreatedAt, a.ID)
 		}
 		// Inputs come a repository at a time, so the previous answer is
 		// almost always the right one.

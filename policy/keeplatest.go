@@ -101,8 +101,7 @@ func (e *evaluation) rankLatest(ri int) {
 	next = append(next, start[:len(sizes)]...)
 	for i, g := range l.gid {
 		if g >= 0 {
-			a := &e.arts[i]
-			members[next[g]] = member{newnessKey(a.CreatedAt, a.ID), int32(i)}
+			members[next[g]] = member{e.order[i], int32(i)}
 			next[g]++
 		}
 	}
