@@ -132,12 +132,8 @@ func (e *evaluation) groupKey(groupBy []GroupKey, i int) groupKey {
 // listed twice) share a rank and count once, so duplicates cannot push a
 // distinct artifact out.
 func rankGroup(g []member, keep int, rank []int32) {
-	slices.SortFunc(g, func(a, b member) int { // newest first
-		if c := cmp.Compare(b.created, a.created); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.id, a.id)
-	})
+	g = candidates(g, keep)
+	slices.SortFunc(g, newestFirst)
 	r := int32(0)
 	for n, m := range g {
 		if n == 0 || g[n-1].newness != m.newness {
@@ -148,4 +144,51 @@ func rankGroup(g []member, keep int, rank []int32) {
 		}
 		rank[m.i] = r
 	}
+}
+
+func newestFirst(a, b member) int {
+	if c := cmp.Compare(b.created, a.created); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.id, a.id)
+}
+
+// sampleSize is how many members of a big group candidates looks at.
+const sampleSize = 1024
+
+// candidates returns the members of g that could rank among its keep
+// newest, moved to the front of g, so that a big group of which few are
+// kept is not sorted whole (a million artifacts in four repositories
+// under keep_latest without group_by would spend most of the evaluation
+// sorting). If keep distinct values of a sample of g are no older than
+// t, neither are g's keep newest, so nothing older than t can rank. The
+// sample is g's first members in input order; when they are its oldest,
+// t cuts little and the group is sorted whole, which is slower, not wrong.
+func candidates(g []member, keep int) []member {
+	if len(g) < 4*sampleSize || 4*keep > sampleSize {
+		return g
+	}
+	sample := g[:sampleSize]
+	slices.SortFunc(sample, newestFirst)
+	distinct := 0
+	var t newness
+	for n, m := range sample {
+		if n == 0 || sample[n-1].newness != m.newness {
+			if distinct++; distinct == keep {
+				t = m.newness
+				break
+			}
+		}
+	}
+	if distinct < keep {
+		return g
+	}
+	n := 0
+	for i := range g {
+		if !t.newerThan(g[i].newness) {
+			g[n], g[i] = g[i], g[n]
+			n++
+		}
+	}
+	return g[:n]
 }
