@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +52,8 @@ func parseDuration(s string, allowZero bool) (time.Duration, error) {
 		}
 		return 0, nil
 	}
-	total := new(big.Int)
+	var d time.Duration
+	tooLong := false
 	rest := s
 	lastUnit := -1
 	for rest != "" {
@@ -82,12 +82,19 @@ func parseDuration(s string, allowZero bool) (time.Duration, error) {
 			return 0, fmt.Errorf("duration %q: units must go from largest to smallest, each once (like 1d12h)", s)
 		}
 		lastUnit = idx
-		total.Add(total, scaledValue(num, frac, int64(durationUnits[idx].size)))
+		// Each part counts in whole nanoseconds, rounded down. A duration
+		// that is too long is reported once the rest has been checked, so
+		// that a mistake later in it is not hidden.
+		v, _, ok := scaleDecimal(num, frac, int64(durationUnits[idx].size))
+		if !ok || time.Duration(v) > math.MaxInt64-d {
+			tooLong = true
+			continue
+		}
+		d += time.Duration(v)
 	}
-	if !total.IsInt64() {
+	if tooLong {
 		return 0, fmt.Errorf("duration %q is too long (at most about 292 years)", s)
 	}
-	d := time.Duration(total.Int64())
 	if d == 0 && !allowZero {
 		return 0, fmt.Errorf("duration %q must be greater than 0", s)
 	}
@@ -118,15 +125,37 @@ func scanDecimal(s string) (intPart, frac string, n int, err error) {
 	return intPart, frac, n, nil
 }
 
-// scaledValue returns floor(intPart.frac × unit) exactly.
-func scaledValue(intPart, frac string, unit int64) *big.Int {
-	digits, _ := new(big.Int).SetString(intPart+frac, 10)
-	digits.Mul(digits, big.NewInt(unit))
+// scaleDecimal multiplies the decimal number intPart.frac by unit
+// exactly. It returns the whole part of the product, the decimal digits of
+// what is left below one without trailing zeros ("" when the product is
+// whole), and false when the whole part does not fit in an int64.
+func scaleDecimal(intPart, frac string, unit int64) (whole int64, rest string, ok bool) {
+	// 0.frac × unit by long multiplication from the last digit: digits
+	// become the fraction digits of the product and carry its whole part.
+	// carry stays below unit, so with unit at most a week in nanoseconds
+	// (or a TiB in bytes) nothing here can overflow.
+	var carry int64
+	var digits []byte
 	if frac != "" {
-		scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil)
-		digits.Quo(digits, scale)
+		digits = make([]byte, len(frac))
+		for i := len(frac) - 1; i >= 0; i-- {
+			v := int64(frac[i]-'0')*unit + carry
+			digits[i] = byte('0' + v%10)
+			carry = v / 10
+		}
 	}
-	return digits
+	var n int64
+	for i := range len(intPart) {
+		d := int64(intPart[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, "", false
+		}
+		n = n*10 + d
+	}
+	if n > (math.MaxInt64-carry)/unit {
+		return 0, "", false
+	}
+	return n*unit + carry, strings.TrimRight(string(digits), "0"), true
 }
 
 func dotFrac(frac string) string {

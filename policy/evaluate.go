@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -65,10 +66,9 @@ const (
 // wrong set. Artifacts of several repositories may be mixed; the
 // repository is always part of a group.
 //
-// Evaluate is safe to call concurrently with the same Policy. Reasons are
-// substrings of a few large strings built per call, so keeping one
-// Decision keeps its call's reasons in memory; copy a Reason
-// (strings.Clone) to keep it alone for long.
+// Evaluate is safe to call concurrently with the same Policy. The
+// decisions are the caller's: each Reason is a string of its own, shared
+// with nothing else.
 func Evaluate(p *Policy, arts []artifact.Artifact, now time.Time) []Decision {
 	e := newEvaluation(p, arts, now)
 	out := make([]Decision, len(arts))
@@ -85,9 +85,6 @@ func Evaluate(p *Policy, arts []artifact.Artifact, now time.Time) []Decision {
 		}
 	}
 	minAgeReason := "younger than safety.min_age " + p.minAgeString()
-	// Reasons built per artifact are located in refs and resolved once
-	// the arena is complete; fixed reasons go straight into the decision.
-	refs := make([]reasonRef, len(arts))
 	for i := range arts {
 		d := &out[i]
 		d.Action = Keep
@@ -99,7 +96,7 @@ func Evaluate(p *Policy, arts []artifact.Artifact, now time.Time) []Decision {
 		}
 		if ri := e.firstKeep(keepRules, i); ri >= 0 {
 			d.Rule = p.Rules[ri].Name
-			refs[i] = e.keepReason(ri, i)
+			d.Reason = e.keepReason(ri, i)
 			continue
 		}
 		ri := e.firstDelete(deleteRules, i)
@@ -116,15 +113,9 @@ func Evaluate(p *Policy, arts []artifact.Artifact, now time.Time) []Decision {
 			r := &p.Rules[ri]
 			d.Action = Delete
 			d.Rule = r.Name
-			refs[i] = e.deleteReason(ri, i)
+			d.Reason = e.deleteReason(ri, i)
 			d.Archive = r.Archive
 			d.ArchiveRequired = r.Archive && r.ArchiveRequired
-		}
-	}
-	strs := e.reasons.strings()
-	for i, ref := range refs {
-		if ref.n > 0 {
-			out[i].Reason = ref.in(strs)
 		}
 	}
 	return out
@@ -148,11 +139,10 @@ type evaluation struct {
 	repos   []repoInfo
 	ages    []time.Duration // per artifact; meaningless when CreatedAt is zero
 
-	order  []newness      // per artifact, for keep_latest; nil without it
+	order  []newness      // per artifact, when a rule has keep_latest
 	latest []*latestRanks // per rule; nil for rules without keep_latest
-	fields map[GroupKey]*fieldIDs
 
-	reasons *reasonArena
+	scratch []byte // where reasons are built
 }
 
 // repoInfo is what is known about one distinct repository of the input.
@@ -171,12 +161,14 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 		repoIdx: make([]int32, len(arts)),
 		ages:    make([]time.Duration, len(arts)),
 		latest:  make([]*latestRanks, len(p.Rules)),
-		fields:  map[GroupKey]*fieldIDs{},
-		reasons: newReasonArena(len(arts)),
+		scratch: make([]byte, 0, 256),
 	}
 	listed := make(map[string]bool, len(p.Repositories))
 	for _, r := range p.Repositories {
 		listed[string(r)] = true
+	}
+	if slices.ContainsFunc(p.Rules, func(r Rule) bool { return r.KeepLatest > 0 }) {
+		e.order = make([]newness, len(arts))
 	}
 	index := map[string]int32{}
 	last, lastIdx := "", int32(-1)
@@ -184,6 +176,9 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 		a := &arts[i]
 		if !a.CreatedAt.IsZero() {
 			e.ages[i] = now.Sub(a.CreatedAt)
+		}
+		if e.order != nil {
+			e.order[i] = newnessKey(a.CreatedAt, a.ID)
 		}
 		// Inputs come a repository at a time, so the previous answer is
 		// almost always the right one.

@@ -10,28 +10,16 @@ import (
 // "/", "**" any run including "/", "?" one character except "/", and
 // "[abc]", "[a-z]", "[!a-z]" (or "[^a-z]") one character of (or not of) a
 // class, never "/". A backslash makes the next character literal ("\*",
-// "\[", "\!"). Globs are compiled once, at load time, into the cheapest
-// matcher that fits: most real patterns become a prefix, suffix or
-// equality test.
+// "\[", "\!"). Globs are compiled into tokens once, at load time.
 
-// maxGlobLen bounds a pattern so the matcher's state fits in a fixed array.
+// maxGlobLen bounds a pattern, and with it the work of one match, which is
+// at most proportional to the pattern's length times the value's.
 const maxGlobLen = 255
-
-type globKind uint8
-
-const (
-	globLiteral    globKind = iota // s == lit
-	globPrefixStar                 // lit + "*"
-	globPrefixAny                  // lit + "**"
-	globStarSuffix                 // "*" + lit
-	globAnySuffix                  // "**" + lit
-	globGeneral                    // anything else: NFA over toks
-)
 
 type tokKind uint8
 
 const (
-	tokLit   tokKind = iota // one character, lit holds its bytes
+	tokLit   tokKind = iota // lit: one character, or a run of them once compiled
 	tokAny                  // ?
 	tokClass                // [...]
 	tokStar                 // *
@@ -45,13 +33,13 @@ type globTok struct {
 	lit     string
 	ranges  []runeRange
 	negated bool
+	star    int // for tokStar and tokDStar, which star of the pattern, from 0
 }
 
 // glob is one compiled pattern.
 type glob struct {
-	kind globKind
-	lit  string
-	toks []globTok
+	toks  []globTok
+	stars int
 }
 
 // compileGlob compiles src (without any leading "!" negation).
@@ -63,15 +51,30 @@ func compileGlob(src string) (glob, error) {
 		return glob{}, errors.New("pattern longer than 255 bytes")
 	}
 	if !utf8.ValidString(src) {
-		// The prefix and suffix fast paths compare bytes; with valid UTF-8
-		// patterns that is the same as comparing characters.
+		// Literals are compared as bytes; with valid UTF-8 patterns that
+		// is the same as comparing characters.
 		return glob{}, errors.New("pattern is not valid UTF-8")
 	}
 	toks, err := tokenizeGlob(src)
 	if err != nil {
 		return glob{}, err
 	}
-	return specialise(toks), nil
+	// Runs of literal characters become one literal, compared at once.
+	var g glob
+	for _, t := range toks {
+		switch t.kind {
+		case tokLit:
+			if n := len(g.toks); n > 0 && g.toks[n-1].kind == tokLit {
+				g.toks[n-1].lit += t.lit
+				continue
+			}
+		case tokStar, tokDStar:
+			t.star = g.stars
+			g.stars++
+		}
+		g.toks = append(g.toks, t)
+	}
+	return g, nil
 }
 
 func tokenizeGlob(src string) ([]globTok, error) {
@@ -171,120 +174,86 @@ func parseClass(s string) (globTok, int, error) {
 	return tok, i, nil
 }
 
-// specialise picks the fastest matcher for toks.
-func specialise(toks []globTok) glob {
-	lits := func(ts []globTok) (string, bool) {
-		var b strings.Builder
-		for _, t := range ts {
-			if t.kind != tokLit {
-				return "", false
-			}
-			b.WriteString(t.lit)
-		}
-		return b.String(), true
-	}
-	if lit, ok := lits(toks); ok {
-		return glob{kind: globLiteral, lit: lit}
-	}
-	last := toks[len(toks)-1].kind
-	if lit, ok := lits(toks[:len(toks)-1]); ok {
-		switch last {
-		case tokStar:
-			return glob{kind: globPrefixStar, lit: lit}
-		case tokDStar:
-			return glob{kind: globPrefixAny, lit: lit}
-		}
-	}
-	first := toks[0].kind
-	if lit, ok := lits(toks[1:]); ok {
-		switch first {
-		case tokStar:
-			return glob{kind: globStarSuffix, lit: lit}
-		case tokDStar:
-			return glob{kind: globAnySuffix, lit: lit}
-		}
-	}
-	return glob{kind: globGeneral, toks: toks}
-}
-
 // match reports whether the whole of s matches.
 func (g *glob) match(s string) bool {
-	switch g.kind {
-	case globLiteral:
-		return s == g.lit
-	case globPrefixStar:
-		return strings.HasPrefix(s, g.lit) && strings.IndexByte(s[len(g.lit):], '/') < 0
-	case globPrefixAny:
-		return strings.HasPrefix(s, g.lit)
-	case globStarSuffix:
-		return strings.HasSuffix(s, g.lit) && strings.IndexByte(s[:len(s)-len(g.lit)], '/') < 0
-	case globAnySuffix:
-		return strings.HasSuffix(s, g.lit)
+	m := globMatch{toks: g.toks, s: s}
+	if g.stars > 1 {
+		// Backtracking alone could try the same star at the same place
+		// exponentially often ("*a*a*a*b" against "aaaa…"); remembering
+		// where each star already failed bounds the work by
+		// len(toks) × len(s).
+		m.failed = make([]bool, g.stars*(len(s)+1))
 	}
-	return g.matchNFA(s)
+	return m.from(0, 0)
 }
 
-// stateSet holds one bit per token position (at most maxGlobLen+1).
-type stateSet [4]uint64
+// globMatch is the state of one match of toks against s.
+type globMatch struct {
+	toks []globTok
+	s    string
+	// failed[star*(len(s)+1)+i] records that the tokens from that star on
+	// cannot match s[i:]; nil when the pattern has fewer than two stars.
+	failed []bool
+}
 
-func (b *stateSet) set(i int)      { b[i>>6] |= 1 << (i & 63) }
-func (b *stateSet) has(i int) bool { return b[i>>6]&(1<<(i&63)) != 0 }
-func (b *stateSet) empty() bool    { return b[0]|b[1]|b[2]|b[3] == 0 }
-
-// matchNFA simulates the pattern as an automaton whose state i means
-// "toks[:i] matched so far": linear in len(s)×len(toks), with no
-// backtracking blow-up whatever the pattern.
-func (g *glob) matchNFA(s string) bool {
-	n := len(g.toks)
-	var cur stateSet
-	cur.set(0)
-	g.closure(&cur)
-	for pos := 0; pos < len(s); {
-		r, w := utf8.DecodeRuneInString(s[pos:])
-		ch := s[pos : pos+w]
-		pos += w
-		var next stateSet
-		for i := 0; i < n; i++ {
-			if !cur.has(i) {
-				continue
+// from reports whether toks[t:] matches s[i:] exactly.
+func (m *globMatch) from(t, i int) bool {
+	for ; t < len(m.toks); t++ {
+		tok := &m.toks[t]
+		switch tok.kind {
+		case tokStar, tokDStar:
+			return m.star(t, i)
+		case tokLit:
+			if !strings.HasPrefix(m.s[i:], tok.lit) {
+				return false
 			}
-			t := &g.toks[i]
-			switch t.kind {
-			case tokLit:
-				if ch == t.lit {
-					next.set(i + 1)
-				}
-			case tokAny:
-				if r != '/' {
-					next.set(i + 1)
-				}
-			case tokClass:
-				if r != '/' && t.classMatch(r) {
-					next.set(i + 1)
-				}
-			case tokStar:
-				if r != '/' {
-					next.set(i)
-				}
-			case tokDStar:
-				next.set(i)
-			}
+			i += len(tok.lit)
+			continue
 		}
-		if next.empty() {
+		if i == len(m.s) {
 			return false
 		}
-		g.closure(&next)
-		cur = next
+		r, w := utf8.DecodeRuneInString(m.s[i:])
+		if r == '/' || (tok.kind == tokClass && !tok.classMatch(r)) {
+			return false
+		}
+		i += w
 	}
-	return cur.has(n)
+	return i == len(m.s)
 }
 
-// closure lets every star match the empty string.
-func (g *glob) closure(b *stateSet) {
-	for i, t := range g.toks {
-		if b.has(i) && (t.kind == tokStar || t.kind == tokDStar) {
-			b.set(i + 1)
+// star reports whether toks[t:], which starts with a star, matches s[i:]:
+// it tries the star on s[i:i], s[i:i+1]… for as far as the star can reach.
+func (m *globMatch) star(t, i int) bool {
+	tok := &m.toks[t]
+	if t+1 == len(m.toks) { // a final star takes the rest, if it can
+		return tok.kind == tokDStar || strings.IndexByte(m.s[i:], '/') < 0
+	}
+	var failed []bool
+	if m.failed != nil {
+		failed = m.failed[tok.star*(len(m.s)+1):][:len(m.s)+1]
+	}
+	for {
+		// Had this star, started at i, failed before, it would fail
+		// again: it reaches as far from i whatever came before. A success
+		// ends the whole match, so marking before trying is safe.
+		if failed != nil {
+			if failed[i] {
+				return false
+			}
+			failed[i] = true
 		}
+		if m.from(t+1, i) {
+			return true
+		}
+		if i == len(m.s) {
+			return false
+		}
+		r, w := utf8.DecodeRuneInString(m.s[i:])
+		if r == '/' && tok.kind == tokStar {
+			return false
+		}
+		i += w
 	}
 }
 

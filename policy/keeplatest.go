@@ -1,9 +1,9 @@
 package policy
 
 import (
+	"cmp"
 	"math"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -41,213 +41,154 @@ type latestRanks struct {
 	gid []int32
 }
 
-// topNLimit is the keep_latest above which groups are fully sorted rather
-// than scanned with a small insertion-sorted top list.
-const topNLimit = 32
+// groupKey is one keep_latest group: the repository (as the input spells
+// it) and the values of the group_by fields; fields the rule does not
+// group by stay empty.
+type groupKey struct {
+	repo                  int32 // into evaluation.repos
+	name, branch, headSHA string
+}
+
+// member is one artifact of a keep_latest group: its index in arts and
+// its place in the newness order, kept together so that sorting a group
+// reads nothing else.
+type member struct {
+	newness
+	i int32
+}
 
 // rankLatest ranks the artifacts matching keep rule ri within their
-// groups and stores the result in e.latest[ri]. It buckets artifacts by
-// group with a hash map and a counting sort, then keeps the N newest of
-// each bucket, so its cost is linear in the input for small N whatever
-// the input order.
+// groups and stores the result in e.latest[ri].
 func (e *evaluation) rankLatest(ri int) {
 	r := &e.p.Rules[ri]
-	if e.order == nil {
-		e.order = make([]newness, len(e.arts))
-		for i := range e.arts {
-			e.order[i] = newnessKey(e.arts[i].CreatedAt, e.arts[i].ID)
-		}
-	}
-	g := newGrouper(e, r.GroupBy)
 	l := &latestRanks{
 		rank: make([]int32, len(e.arts)),
 		gid:  make([]int32, len(e.arts)),
 	}
-	var counts []int32
+	ids := map[groupKey]int32{}
+	var sizes []int // by gid
+	var last groupKey
+	lastID := int32(-1)
 	for i := range e.arts {
 		if !e.matches(ri, i) {
 			l.gid[i] = -1
 			continue
 		}
-		id, isNew := g.group(i)
-		if isNew {
-			counts = append(counts, 0)
+		// Artifacts of one workflow run are listed together, so the
+		// previous artifact's group is often this one's.
+		k := e.groupKey(r.GroupBy, i)
+		id := lastID
+		if id < 0 || k != last {
+			var ok bool
+			if id, ok = ids[k]; !ok {
+				id = int32(len(sizes))
+				ids[k] = id
+				sizes = append(sizes, 0)
+			}
+			last, lastID = k, id
 		}
 		l.gid[i] = id
-		counts[id]++
+		sizes[id]++
 	}
-	// Counting sort of the matching artifacts by group.
-	offsets := make([]int32, len(counts)+1)
-	for g, c := range counts {
-		offsets[g+1] = offsets[g] + c
+	// Lay the groups out one after the other in one slice: group g is
+	// members[start[g]:start[g+1]].
+	start := make([]int, len(sizes)+1)
+	for g, n := range sizes {
+		start[g+1] = start[g] + n
 	}
-	cursor := counts // reused: counts are no longer needed
-	copy(cursor, offsets[:len(counts)])
-	byGroup := make([]int32, offsets[len(counts)])
+	members := make([]member, start[len(sizes)])
+	next := sizes[:0]
+	next = append(next, start[:len(sizes)]...)
 	for i, g := range l.gid {
 		if g >= 0 {
-			byGroup[cursor[g]] = int32(i)
-			cursor[g]++
+			members[next[g]] = member{e.order[i], int32(i)}
+			next[g]++
 		}
 	}
-	top := make([]int32, 0, min(r.KeepLatest, topNLimit))
-	for gid := range len(offsets) - 1 {
-		top = e.rankGroup(byGroup[offsets[gid]:offsets[gid+1]], r.KeepLatest, l.rank, top)
+	for g := range len(sizes) {
+		rankGroup(members[start[g]:start[g+1]], r.KeepLatest, l.rank)
 	}
 	e.latest[ri] = l
 }
 
-// rankGroup gives the keep newest members of bucket their rank. Artifacts
-// with equal creation time and id (the same artifact listed twice) share a
-// rank and count once, so duplicates cannot push a distinct artifact out.
-func (e *evaluation) rankGroup(bucket []int32, keep int, rank []int32, top []int32) []int32 {
-	order := e.order
-	newer := func(i, j int32) bool { return order[i].newerThan(order[j]) }
-	if len(bucket) <= keep || keep > topNLimit {
-		slices.SortFunc(bucket, func(i, j int32) int {
-			switch {
-			case newer(i, j):
-				return -1
-			case newer(j, i):
-				return 1
-			}
-			return 0
-		})
-		r := int32(0)
-		for j, i := range bucket {
-			if j == 0 || order[bucket[j-1]] != order[i] {
-				r++
-			}
-			if int(r) > keep {
+func (e *evaluation) groupKey(groupBy []GroupKey, i int) groupKey {
+	a := &e.arts[i]
+	k := groupKey{repo: e.repoIdx[i]}
+	for _, g := range groupBy {
+		switch g {
+		case GroupName:
+			k.name = a.Name
+		case GroupBranch:
+			k.branch = a.Branch
+		case GroupHeadSHA:
+			k.headSHA = a.HeadSHA
+		}
+	}
+	return k
+}
+
+// rankGroup gives the keep newest members of one group their rank in
+// rank. Artifacts with equal creation time and id (the same artifact
+// listed twice) share a rank and count once, so duplicates cannot push a
+// distinct artifact out.
+func rankGroup(g []member, keep int, rank []int32) {
+	g = candidates(g, keep)
+	slices.SortFunc(g, newestFirst)
+	r := int32(0)
+	for n, m := range g {
+		if n == 0 || g[n-1].newness != m.newness {
+			r++
+		}
+		if int(r) > keep {
+			return
+		}
+		rank[m.i] = r
+	}
+}
+
+func newestFirst(a, b member) int {
+	if c := cmp.Compare(b.created, a.created); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.id, a.id)
+}
+
+// sampleSize is how many members of a big group candidates looks at.
+const sampleSize = 1024
+
+// candidates returns the members of g that could rank among its keep
+// newest, moved to the front of g, so that a big group of which few are
+// kept is not sorted whole (a million artifacts in four repositories
+// under keep_latest without group_by would spend most of the evaluation
+// sorting). If keep distinct values of a sample of g are no older than
+// t, neither are g's keep newest, so nothing older than t can rank. The
+// sample is g's first members in input order; when they are its oldest,
+// t cuts little and the group is sorted whole, which is slower, not wrong.
+func candidates(g []member, keep int) []member {
+	if len(g) < 4*sampleSize || 4*keep > sampleSize {
+		return g
+	}
+	sample := g[:sampleSize]
+	slices.SortFunc(sample, newestFirst)
+	distinct := 0
+	var t newness
+	for n, m := range sample {
+		if n == 0 || sample[n-1].newness != m.newness {
+			if distinct++; distinct == keep {
+				t = m.newness
 				break
 			}
-			rank[i] = r
-		}
-		return top
-	}
-	// top holds the distinct newest seen so far, newest first.
-	top = top[:0]
-	for _, i := range bucket {
-		if len(top) == keep && !newer(i, top[keep-1]) {
-			continue
-		}
-		pos := sort.Search(len(top), func(j int) bool { return newer(i, top[j]) })
-		if pos > 0 && order[top[pos-1]] == order[i] {
-			continue
-		}
-		if len(top) < keep {
-			top = append(top, 0)
-		}
-		copy(top[pos+1:], top[pos:len(top)-1])
-		top[pos] = i
-	}
-	last := top[len(top)-1]
-	for _, i := range bucket {
-		if newer(last, i) {
-			continue
-		}
-		// The first kept entry not newer than i is i's equal.
-		pos := sort.Search(len(top), func(j int) bool { return !newer(top[j], i) })
-		rank[i] = int32(pos + 1)
-	}
-	return top
-}
-
-// fieldIDs numbers the distinct values of one artifact field, densely
-// from 0: ids[i] is arts[i]'s value's number. Artifact names and branches
-// take few distinct values, so the map stays small and cached; grouping
-// then works on small integers instead of hashing strings per rule.
-type fieldIDs struct {
-	ids      []int32
-	distinct int
-}
-
-func (e *evaluation) fieldIDs(field GroupKey) *fieldIDs {
-	if f := e.fields[field]; f != nil {
-		return f
-	}
-	f := &fieldIDs{ids: make([]int32, len(e.arts))}
-	index := map[string]int32{}
-	for i := range e.arts {
-		a := &e.arts[i]
-		var v string
-		switch field {
-		case GroupName:
-			v = a.Name
-		case GroupBranch:
-			v = a.Branch
-		case GroupHeadSHA:
-			v = a.HeadSHA
-		}
-		id, ok := index[v]
-		if !ok {
-			id = int32(len(index))
-			index[v] = id
-		}
-		f.ids[i] = id
-	}
-	f.distinct = len(index)
-	e.fields[field] = f
-	return f
-}
-
-// maxDenseGroups bounds the table grouper uses when every combination of
-// field values can have its own slot.
-const maxDenseGroups = 1 << 22
-
-// grouper numbers the keep_latest groups of one rule: the repository plus
-// the group_by fields, as a tuple of field ids. When the tuples are few
-// enough, a tuple's slot in a dense table holds its group; otherwise a map
-// keyed by the tuple does. Either way the key is exact.
-type grouper struct {
-	e      *evaluation
-	fields []*fieldIDs
-	dense  []int32 // slot -> group+1; nil when the map is used
-	byKey  map[[4]int32]int32
-	groups int32
-}
-
-func newGrouper(e *evaluation, groupBy []GroupKey) *grouper {
-	g := &grouper{e: e}
-	slots := len(e.repos)
-	for _, k := range groupBy {
-		f := e.fieldIDs(k)
-		g.fields = append(g.fields, f)
-		if slots <= maxDenseGroups {
-			slots *= max(f.distinct, 1)
 		}
 	}
-	if slots <= maxDenseGroups && slots <= 4*len(e.arts)+64 {
-		g.dense = make([]int32, slots)
-	} else {
-		g.byKey = map[[4]int32]int32{}
+	if distinct < keep {
+		return g
 	}
-	return g
-}
-
-// group returns the group of arts[i] and whether it is new.
-func (g *grouper) group(i int) (int32, bool) {
-	if g.dense != nil {
-		slot := int(g.e.repoIdx[i])
-		for _, f := range g.fields {
-			slot = slot*f.distinct + int(f.ids[i])
+	n := 0
+	for i := range g {
+		if !t.newerThan(g[i].newness) {
+			g[n], g[i] = g[i], g[n]
+			n++
 		}
-		if id := g.dense[slot]; id > 0 {
-			return id - 1, false
-		}
-		g.groups++
-		g.dense[slot] = g.groups
-		return g.groups - 1, true
 	}
-	key := [4]int32{g.e.repoIdx[i]}
-	for n, f := range g.fields {
-		key[n+1] = f.ids[i]
-	}
-	if id, ok := g.byKey[key]; ok {
-		return id, false
-	}
-	id := g.groups
-	g.byKey[key] = id
-	g.groups++
-	return id, true
+	return g[:n]
 }

@@ -276,34 +276,65 @@ func TestKeepLatestMatchesReference(t *testing.T) {
 	}
 }
 
-// Small id spaces use a dense table, large ones a map: both must split the
-// artifacts into the same groups.
-func TestGrouperDenseAndMapAgree(t *testing.T) {
+// Groups big enough for rankGroup to cut them down from a sample before
+// sorting, in input orders that help the sample (newest first), defeat it
+// (oldest first) or neither (shuffled), with ties and duplicates.
+func TestKeepLatestBigGroups(t *testing.T) {
 	t.Parallel()
-	p := withRules(t, "", "  - rule: k\n    action: keep\n    keep_latest: 1\n    group_by: [name, branch, head_sha]\n")
-	arts := randomArtifacts(9, 5000)
-	e := newEvaluation(p, arts, testNow)
-	dense := newGrouper(e, p.Rules[0].GroupBy)
-	if dense.dense == nil {
-		t.Fatal("expected the dense table for this input")
+	base := randomArtifacts(11, 12_000)
+	for i := range base {
+		base[i].Repository = "octo-org/api"
 	}
-	byMap := newGrouper(e, p.Rules[0].GroupBy)
-	byMap.dense, byMap.byKey = nil, map[[4]int32]int32{}
-	seen := map[[2]int32]bool{}
-	denseToMap := map[int32]int32{}
-	for i := range arts {
-		d, dNew := dense.group(i)
-		m, mNew := byMap.group(i)
-		if dNew != mNew {
-			t.Fatalf("artifact %d: new group %v in the table, %v in the map", i, dNew, mNew)
+	newestFirst := func(a, b newness) int {
+		switch {
+		case a.newerThan(b):
+			return -1
+		case b.newerThan(a):
+			return 1
 		}
-		if prev, ok := denseToMap[d]; ok && prev != m {
-			t.Fatalf("artifact %d: table group %d is map groups %d and %d", i, d, prev, m)
-		}
-		denseToMap[d] = m
-		seen[[2]int32{d, m}] = true
+		return 0
 	}
-	if dense.groups != byMap.groups || len(seen) != int(dense.groups) {
-		t.Fatalf("%d groups in the table, %d in the map, %d pairs", dense.groups, byMap.groups, len(seen))
+	byNewness := func(a, b artifact.Artifact) int {
+		return newestFirst(newnessKey(a.CreatedAt, a.ID), newnessKey(b.CreatedAt, b.ID))
+	}
+	orders := map[string]func([]artifact.Artifact){
+		"shuffled":     func([]artifact.Artifact) {},
+		"newest first": func(a []artifact.Artifact) { slices.SortStableFunc(a, byNewness) },
+		"oldest first": func(a []artifact.Artifact) {
+			slices.SortStableFunc(a, byNewness)
+			slices.Reverse(a)
+		},
+	}
+	for _, n := range []int{1, 10, 100, 256, 257} {
+		for order, arrange := range orders {
+			t.Run(fmt.Sprintf("%d %s", n, order), func(t *testing.T) {
+				t.Parallel()
+				arts := slices.Clone(base)
+				arrange(arts)
+				p := withRules(t, "", fmt.Sprintf("  - rule: k\n    action: keep\n    keep_latest: %d\n", n))
+				e := newEvaluation(p, arts, testNow)
+				e.rankLatest(0)
+				// The reference: the distinct values, sorted newest first.
+				var distinct []newness
+				for _, a := range arts {
+					distinct = append(distinct, newnessKey(a.CreatedAt, a.ID))
+				}
+				slices.SortFunc(distinct, newestFirst)
+				distinct = slices.Compact(distinct)
+				place := map[newness]int{}
+				for i, k := range distinct {
+					place[k] = i + 1
+				}
+				want := make([]int32, len(arts))
+				for i, a := range arts {
+					if r := place[newnessKey(a.CreatedAt, a.ID)]; r <= n {
+						want[i] = int32(r)
+					}
+				}
+				if diff := cmp.Diff(want, e.latest[0].rank); diff != "" {
+					t.Errorf("ranks (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }

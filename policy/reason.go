@@ -1,14 +1,10 @@
 package policy
 
-import (
-	"bytes"
-	"hash/maphash"
-	"strconv"
-)
+import "strconv"
 
-// Reasons are built into one reusable buffer and interned: a million
-// decisions share a few thousand distinct reasons, so most decisions cost
-// a map lookup, not an allocation.
+// A reason is built in the evaluation's scratch buffer and copied out as
+// a string of its own: one allocation per reason, and a Decision holds on
+// to nothing but its own text.
 //
 // Formats (conditions appear in the order the rule lists them, joined by
 // " and "):
@@ -35,112 +31,32 @@ import (
 // "name=build, branch=main" in group_by order ("repository=owner/name"
 // without group_by), with an empty field shown as "(none)".
 
-// Reason bytes go into large chunks that become strings once, at the
-// end, and each decision's Reason is a substring of one: a million
-// decisions cost a few dozen allocations, not a million. Reasons that
-// repeat (most delete and keep reasons) are stored once, found again by
-// hash and checked byte by byte.
-
-// reasonRef locates a reason in the arena; the zero value means "none".
-type reasonRef struct {
-	chunk, off, n int32
-}
-
-// maxSeen bounds the table of stored reasons; past it repeats are stored
-// again, which costs memory, never correctness.
-const maxSeen = 1 << 18
-
-type reasonArena struct {
-	chunkSize int
-	chunks    [][]byte
-	seed      maphash.Seed
-	seen      map[uint64]reasonRef
-	scratch   []byte
-}
-
-func newReasonArena(artifacts int) *reasonArena {
-	return &reasonArena{
-		chunkSize: min(max(artifacts*32, 4096), 1<<20),
-		seed:      maphash.MakeSeed(),
-		seen:      map[uint64]reasonRef{},
-		scratch:   make([]byte, 0, 256),
-	}
-}
-
-func (a *reasonArena) bytes(r reasonRef) []byte {
-	return a.chunks[r.chunk][r.off : r.off+r.n]
-}
-
-// store keeps b and returns where. With dedupe set, an identical reason
-// stored before is returned instead.
-func (a *reasonArena) store(b []byte, dedupe bool) reasonRef {
-	a.scratch = b
-	var h uint64
-	if dedupe {
-		h = maphash.Bytes(a.seed, b)
-		if r, ok := a.seen[h]; ok && bytes.Equal(a.bytes(r), b) {
-			return r
-		}
-	}
-	last := len(a.chunks) - 1
-	if last < 0 || len(a.chunks[last])+len(b) > cap(a.chunks[last]) {
-		a.chunks = append(a.chunks, make([]byte, 0, max(a.chunkSize, len(b))))
-		last++
-	}
-	c := a.chunks[last]
-	r := reasonRef{chunk: int32(last), off: int32(len(c)), n: int32(len(b))}
-	a.chunks[last] = append(c, b...)
-	if dedupe && len(a.seen) < maxSeen {
-		if _, taken := a.seen[h]; !taken {
-			a.seen[h] = r
-		}
-	}
-	return r
-}
-
-// strings turns the chunks into strings, after which refs resolve with
-// reasonRef.in and the arena must not be stored to again.
-func (a *reasonArena) strings() []string {
-	out := make([]string, len(a.chunks))
-	for i, c := range a.chunks {
-		out[i] = string(c)
-	}
-	a.chunks = nil
-	return out
-}
-
-// in returns the reason r locates among the arena's strings.
-func (r reasonRef) in(strs []string) string {
-	return strs[r.chunk][r.off : r.off+r.n]
-}
-
-func (e *evaluation) deleteReason(ri, i int) reasonRef {
+func (e *evaluation) deleteReason(ri, i int) string {
 	r := &e.p.Rules[ri]
-	buf := append(e.reasons.scratch[:0], "matched delete rule "...)
+	buf := append(e.scratch[:0], "matched delete rule "...)
 	buf = append(buf, r.Name...)
 	buf = append(buf, ": "...)
 	buf = e.appendConditions(buf, ri, i)
-	return e.reasons.store(buf, true)
+	e.scratch = buf
+	return string(buf)
 }
 
-func (e *evaluation) keepReason(ri, i int) reasonRef {
+func (e *evaluation) keepReason(ri, i int) string {
 	r := &e.p.Rules[ri]
-	buf := append(e.reasons.scratch[:0], "kept by "...)
+	buf := append(e.scratch[:0], "kept by "...)
 	buf = append(buf, r.Name...)
 	buf = append(buf, ": "...)
 	buf = e.appendConditions(buf, ri, i)
-	l := e.latest[ri]
-	if l == nil {
-		return e.reasons.store(buf, true)
+	if l := e.latest[ri]; l != nil {
+		if len(r.order) > 0 {
+			buf = append(buf, " and "...)
+		}
+		buf = appendRank(buf, l.rank[i])
+		buf = append(buf, " of "...)
+		buf = e.appendGroup(buf, r, i)
 	}
-	if len(r.order) > 0 {
-		buf = append(buf, " and "...)
-	}
-	buf = appendRank(buf, l.rank[i])
-	buf = append(buf, " of "...)
-	buf = e.appendGroup(buf, r, i)
-	// A group and rank name one artifact: nothing to share.
-	return e.reasons.store(buf, false)
+	e.scratch = buf
+	return string(buf)
 }
 
 // appendConditions appends every condition of rule ri as it held for

@@ -3,7 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"math/big"
+	"math"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -65,18 +65,11 @@ func parseSize(s string) (Size, error) {
 	if u.bytes == 0 {
 		return Size{}, fmt.Errorf("size %q: unknown unit %q; use one of %s%s", s, unit, sizeUnitList, sizeHint(unit))
 	}
-	num, _ := new(big.Int).SetString(intPart+frac, 10)
-	num.Mul(num, big.NewInt(u.bytes))
-	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil)
-	quo, rem := new(big.Int).QuoRem(num, den, new(big.Int))
-	if !quo.IsInt64() || (rem.Sign() != 0 && quo.Int64() == 1<<63-1) {
+	whole, rest, ok := scaleDecimal(intPart, frac, u.bytes)
+	if !ok || (rest != "" && whole == math.MaxInt64) {
 		return Size{}, fmt.Errorf("size %q is too large", s)
 	}
-	sz := Size{Bytes: quo.Int64(), Fractional: rem.Sign() != 0, Text: s}
-	if sz.Fractional {
-		digits := rem.String()
-		sz.fraction = strings.TrimRight(strings.Repeat("0", len(frac)-len(digits))+digits, "0")
-	}
+	sz := Size{Bytes: whole, Fractional: rest != "", Text: s, fraction: rest}
 	return sz, nil
 }
 

@@ -1,8 +1,11 @@
 package policy
 
 import (
+	"math/big"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -158,6 +161,48 @@ func TestBytesWords(t *testing.T) {
 	for _, tc := range tests {
 		if got := bytesWords(tc.n, tc.frac); got != tc.want {
 			t.Errorf("bytesWords(%d, %q) = %q; want %q", tc.n, tc.frac, got, tc.want)
+		}
+	}
+}
+
+// scaleDecimal against math/big, which is obviously right and which the
+// package itself no longer needs.
+func TestScaleDecimalMatchesBig(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + rng.IntN(10))
+		}
+		return string(b)
+	}
+	units := []int64{1, 1000, 1 << 10, 1_000_000_000_000, 1 << 40, int64(time.Nanosecond), int64(time.Second), int64(7 * 24 * time.Hour)}
+	for range 20000 {
+		intPart, frac := digits(1+rng.IntN(22)), ""
+		if rng.IntN(2) == 0 {
+			frac = digits(1 + rng.IntN(25))
+		}
+		unit := units[rng.IntN(len(units))]
+		whole, rest, ok := scaleDecimal(intPart, frac, unit)
+
+		num, _ := new(big.Int).SetString(intPart+frac, 10)
+		num.Mul(num, big.NewInt(unit))
+		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil)
+		quo, rem := new(big.Int).QuoRem(num, den, new(big.Int))
+		if ok != quo.IsInt64() {
+			t.Fatalf("scaleDecimal(%q, %q, %d) ok = %v; big says %v", intPart, frac, unit, ok, quo)
+		}
+		if !ok {
+			continue
+		}
+		wantRest := ""
+		if rem.Sign() != 0 {
+			s := rem.String()
+			wantRest = strings.TrimRight(strings.Repeat("0", len(frac)-len(s))+s, "0")
+		}
+		if whole != quo.Int64() || rest != wantRest {
+			t.Fatalf("scaleDecimal(%q, %q, %d) = %d, %q; want %v, %q", intPart, frac, unit, whole, rest, quo, wantRest)
 		}
 	}
 }
