@@ -67,9 +67,8 @@ func runPlan(ctx context.Context, e *Env, args []string, opts *planOpts) error {
 		ar := it.Artifact
 		rule := it.Decision.Rule
 		freed, isExpired := ar.SizeInBytes, ar.ExpiredAt(now)
-		size := report.Bytes(ar.SizeInBytes)
 		if isExpired {
-			freed, size = 0, size+" (expired)"
+			freed = 0
 			expired++
 		}
 		if i >= limit {
@@ -78,7 +77,7 @@ func runPlan(ctx context.Context, e *Env, args []string, opts *planOpts) error {
 			capBytes += freed
 		}
 		bytes += freed
-		t.Add([]string{ar.Repository.String(), strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), size,
+		t.Add([]string{ar.Repository.String(), strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), sizeCell(ar.SizeInBytes, isExpired),
 			report.AgeSince(now, ar.CreatedAt), rule, it.Decision.Reason},
 			[]any{ar.Repository, ar.ID, ar.Name, orNil(ar.Branch), ar.SizeInBytes, ar.CreatedAt, it.Decision.Rule, it.Decision.Reason, i >= limit, isExpired})
 	}

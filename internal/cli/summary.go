@@ -76,12 +76,8 @@ func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
 		t.Header = append(t.Header, "OUTCOME")
 	}
 	for _, en := range entries {
-		size := report.Bytes(en.SizeInBytes)
-		if en.Expired {
-			size += " (expired)" // its storage is freed already
-		}
 		cells := []string{en.Repository.String(), strconv.FormatInt(en.ArtifactID, 10), en.ArtifactName, dash(en.Branch),
-			size, report.Time(en.ArtifactCreatedAt), dash(en.Rule), en.Reason}
+			sizeCell(en.SizeInBytes, en.Expired), report.Time(en.ArtifactCreatedAt), dash(en.Rule), en.Reason}
 		if withOutcome {
 			o := string(en.Outcome)
 			if en.Error != "" && en.Outcome != store.OutcomeSkippedCap {
@@ -93,6 +89,15 @@ func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
 			string(en.Action), en.Rule, en.Reason, string(en.Outcome), orNil(en.HTTPStatus), orNil(en.Error), en.RunID, en.Expired})
 	}
 	return t
+}
+
+// sizeCell is a size for people, marked when the artifact has expired: its
+// storage is freed already, so deleting it frees nothing.
+func sizeCell(n int64, expired bool) string {
+	if expired {
+		return report.Bytes(n) + " (expired)"
+	}
+	return report.Bytes(n)
 }
 
 func dash(s string) string {

@@ -208,7 +208,7 @@ func (s *Store) insertPending(ctx context.Context, e AuditEntry, again bool) (id
 		return 0, fmt.Errorf("%w (and was resolved since)", ErrAlreadyPending)
 	case err != nil:
 		return 0, err
-	case again && runID == e.RunID && recordedAt.Equal(e.RecordedAt.Truncate(time.Microsecond)):
+	case again && runID == e.RunID && sameStoredTime(recordedAt, e.RecordedAt):
 		return id, nil // our own earlier try committed
 	}
 	return 0, fmt.Errorf("%w: audit row %d of run %d", ErrAlreadyPending, id, runID)
@@ -234,7 +234,7 @@ func (s *Store) resolveAuditOnce(ctx context.Context, id int64, r Resolution, ag
 	if qerr := s.pool.QueryRow(ctx, `SELECT outcome, executed_at FROM audit_log WHERE id = $1`, id).Scan(&outcome, &executed); qerr != nil {
 		return errors.Join(err, qerr)
 	}
-	if Outcome(outcome) == r.Outcome && timeOf(executed).Equal(r.ExecutedAt.Truncate(time.Microsecond)) {
+	if Outcome(outcome) == r.Outcome && sameStoredTime(timeOf(executed), r.ExecutedAt) {
 		return nil
 	}
 	return err

@@ -98,3 +98,10 @@ func isClosedConn(err error) bool {
 	}
 	return false
 }
+
+// sameStoredTime reports whether stored, read back from a timestamptz, is t
+// as it was written: PostgreSQL keeps microseconds, pgx truncates to them.
+// A retry uses it to recognise what its own earlier try committed.
+func sameStoredTime(stored, t time.Time) bool {
+	return stored.Equal(t.Truncate(time.Microsecond))
+}

@@ -108,7 +108,7 @@ func (s *Store) finishRunOnce(ctx context.Context, id int64, t RunTotals, again 
 	if qerr := s.pool.QueryRow(ctx, `SELECT status, finished_at FROM runs WHERE id = $1`, id).Scan(&status, &finished); qerr != nil {
 		return errors.Join(err, qerr)
 	}
-	if status == t.Status && timeOf(finished).Equal(t.FinishedAt.Truncate(time.Microsecond)) {
+	if status == t.Status && sameStoredTime(timeOf(finished), t.FinishedAt) {
 		return nil
 	}
 	return err
