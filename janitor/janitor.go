@@ -210,39 +210,94 @@ func (r *Report) count(a *artifact.Artifact, now time.Time, bytes *int64) {
 	*bytes += a.SizeInBytes
 }
 
-// Execute carries out delete decisions, oldest first, up to the cap. Every
-// decision ends with an audit row: dry_run, deleted, already_gone, failed,
-// skipped_cap, skipped_rate_limit, interrupted, changed or
-// expired_not_archived. It returns an error only when the audit log itself
-// cannot be written; GitHub failures are outcomes. In dry-run nothing is
-// downloaded or re-read. Each call has its own archive budget.
+// Work is a run's delete decisions in execution order, read a batch at a
+// time, so that the janitor of a run over a whole organisation never holds
+// them all (the runner's comes from the database; Items wraps a slice).
+type Work interface {
+	// Order fixes the execution order at now (SortForExecution's) and
+	// returns how many decisions there are.
+	Order(ctx context.Context, now time.Time) (int, error)
+	// Read calls fn with the decisions at positions [from, to) of that
+	// order, in batches, and returns fn's first error as it is.
+	Read(ctx context.Context, from, to int, fn func([]Item) error) error
+}
+
+// batchSize is how many decisions the janitor reads, and records, at once:
+// large enough that a dry-run of a million decisions is a thousand COPYs,
+// small enough that a batch is a few hundred kilobytes.
+const batchSize = 1000
+
+// Items is Work over decisions already in memory (apply's, and tests').
+func Items(items []Item) Work { return &sliceWork{items: slices.Clone(items)} }
+
+type sliceWork struct{ items []Item }
+
+func (w *sliceWork) Order(_ context.Context, now time.Time) (int, error) {
+	SortForExecution(w.items, now)
+	return len(w.items), nil
+}
+
+func (w *sliceWork) Read(_ context.Context, from, to int, fn func([]Item) error) error {
+	for lo := from; lo < to; lo += batchSize {
+		if err := fn(w.items[lo:min(lo+batchSize, to)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Execute carries out delete decisions, oldest first, up to the cap: see
+// ExecuteWork.
 func (j *Janitor) Execute(ctx context.Context, runID int64, deletes []Item) (Report, error) {
+	return j.ExecuteWork(ctx, runID, Items(deletes))
+}
+
+// ExecuteWork carries out delete decisions in w's order up to the cap.
+// Every decision ends with an audit row: dry_run, deleted, already_gone,
+// failed, skipped_cap, skipped_rate_limit, interrupted, changed or
+// expired_not_archived. It returns an error only when the audit log itself
+// (or w) cannot be read or written; GitHub failures are outcomes. In dry-run
+// nothing is downloaded or re-read. Each call has its own archive budget.
+//
+// w is read on a context that survives ctx's end: after a shutdown the
+// decisions not carried out still get their rows.
+func (j *Janitor) ExecuteWork(ctx context.Context, runID int64, w Work) (Report, error) {
 	var rep Report
-	rep.Planned = len(deletes)
 	now := j.clock.Now()
-	items := slices.Clone(deletes)
-	SortForExecution(items, now)
+	n, err := w.Order(ctx, now)
+	if err != nil {
+		return rep, err
+	}
+	rep.Planned = n
 	limit, why, err := j.Limit(ctx, now)
 	if err != nil {
 		return rep, err
 	}
-	if len(items) > limit {
+	rctx := context.WithoutCancel(ctx)
+	if n > limit {
 		rep.CapHit, rep.Cap = true, strings.TrimPrefix(why, "over ")
-		over := items[limit:]
-		items = items[:limit]
-		rep.SkippedCap = len(over)
-		if err := j.recordAll(ctx, runID, over, store.OutcomeSkippedCap, why); err != nil {
+		rep.SkippedCap = n - limit
+		err := w.Read(rctx, limit, n, func(over []Item) error {
+			return j.recordAll(ctx, runID, over, store.OutcomeSkippedCap, why)
+		})
+		if err != nil {
 			return rep, err
 		}
+		n = limit
 	}
 	if j.cfg.DryRun {
-		for i := range items {
-			rep.count(&items[i].Artifact, now, &rep.WouldReclaim)
-		}
-		rep.DryRun = len(items)
-		return rep, j.recordAll(ctx, runID, items, store.OutcomeDryRun, "")
+		err := w.Read(rctx, 0, n, func(items []Item) error {
+			for i := range items {
+				rep.count(&items[i].Artifact, now, &rep.WouldReclaim)
+			}
+			rep.DryRun += len(items)
+			return j.recordAll(ctx, runID, items, store.OutcomeDryRun, "")
+		})
+		return rep, err
 	}
-	return j.deleteAll(ctx, runID, items, rep, j.archiver())
+	d := &deleter{j: j, runID: runID, arch: j.archiver(), rep: &rep}
+	err = w.Read(rctx, 0, n, func(items []Item) error { return d.batch(ctx, items) })
+	return rep, err
 }
 
 // Limit returns how many deletions an Execute at now may make, and the text
@@ -295,20 +350,48 @@ func (j *Janitor) recordAll(ctx context.Context, runID int64, items []Item, outc
 	return nil
 }
 
-func (j *Janitor) deleteAll(ctx context.Context, runID int64, items []Item, rep Report, arch *archive.Archiver) (Report, error) {
+// deleter carries out the decisions of one ExecuteWork batch by batch.
+// Once something stops it — a shutdown, a rate limit that outlasts
+// GITHUB_MAX_WAIT — every decision after that point, in this batch and the
+// ones still to come, is recorded with the reason and not carried out.
+type deleter struct {
+	j     *Janitor
+	runID int64
+	arch  *archive.Archiver
+	rep   *Report
+	sent  int // decisions reached, for pacing
+	// stopped, once set, is the outcome of every decision not reached.
+	stopped store.Outcome
+	why     string
+}
+
+func (d *deleter) batch(ctx context.Context, items []Item) error {
+	j, rep := d.j, d.rep
 	for i := range items {
-		if i > 0 && j.cfg.Interval > 0 {
-			// An error here means ctx is done, which the check below handles.
-			_ = j.clock.Sleep(ctx, j.cfg.Interval)
+		if d.stopped == "" {
+			if d.sent > 0 && j.cfg.Interval > 0 {
+				// An error here means ctx is done, which the check below handles.
+				_ = j.clock.Sleep(ctx, j.cfg.Interval)
+			}
+			if ctx.Err() != nil {
+				rep.Stopped = true
+				d.stopped, d.why = store.OutcomeInterrupted, "stopped before this deletion: "+context.Cause(ctx).Error()
+			}
 		}
-		if ctx.Err() != nil {
-			rep.Stopped = true
-			rep.Interrupted += len(items) - i
-			return rep, j.recordAll(ctx, runID, items[i:], store.OutcomeInterrupted, "stopped before this deletion: "+context.Cause(ctx).Error())
+		if d.stopped != "" {
+			rest := items[i:]
+			switch d.stopped {
+			case store.OutcomeInterrupted:
+				rep.Interrupted += len(rest)
+			case store.OutcomeSkippedRateLimit:
+				rep.SkippedRateLimit += len(rest)
+			}
+			return j.recordAll(ctx, d.runID, rest, d.stopped, d.why)
 		}
-		res, err := j.deleteOne(ctx, runID, &items[i], arch)
+		d.sent++
+		res, err := j.deleteOne(ctx, d.runID, &items[i], d.arch)
 		if err != nil {
-			return rep, err
+			return err
 		}
 		if res.ArchivePath != "" {
 			rep.Archived++
@@ -334,12 +417,11 @@ func (j *Janitor) deleteAll(ctx context.Context, runID int64, items []Item, rep 
 			rep.Interrupted++
 		case store.OutcomeSkippedRateLimit:
 			rep.RateLimited = true
-			rest := items[i+1:]
-			rep.SkippedRateLimit = 1 + len(rest)
-			return rep, j.recordAll(ctx, runID, rest, store.OutcomeSkippedRateLimit, "the janitor stopped at a rate limit that would outlast GITHUB_MAX_WAIT")
+			rep.SkippedRateLimit++
+			d.stopped, d.why = store.OutcomeSkippedRateLimit, "the janitor stopped at a rate limit that would outlast GITHUB_MAX_WAIT"
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 // deleteOne records the intent, runs the checks that must pass first

@@ -9,6 +9,7 @@ import (
 
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/internal/runner"
+	"github.com/retentiond/retentiond/janitor"
 
 	"github.com/retentiond/retentiond/internal/config"
 )
@@ -54,16 +55,25 @@ func runPlan(ctx context.Context, e *Env, args []string, opts *planOpts) error {
 	if err != nil {
 		return err
 	}
-	deletes, limit, warnings, seen := plan.Deletes, plan.Limit, plan.Warnings, plan.Evaluated
-	t := &report.Table{
-		Header: []string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "AGE", "RULE", "REASON"},
-		Keys:   []string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "created_at", "rule", "reason", "over_cap", "expired"},
+	defer plan.Close()
+	limit, warnings, seen := plan.Limit, plan.Warnings, plan.Evaluated
+	for _, w := range warnings {
+		a.logger.WarnContext(ctx, w)
+	}
+	// The decisions stream from the database to the output: a plan over an
+	// organisation is never held in memory. A table with nothing to show is
+	// left out.
+	var out *report.Stream
+	if f != report.FormatTable || plan.Total > 0 {
+		out = report.NewStream(e.Stdout, f,
+			[]string{"REPOSITORY", "ARTIFACT", "NAME", "BRANCH", "SIZE", "AGE", "RULE", "REASON"},
+			[]string{"repository", "artifact_id", "artifact_name", "branch", "size_in_bytes", "created_at", "rule", "reason", "over_cap", "expired"})
 	}
 	// Bytes count the storage a deletion frees: an expired artifact's was
 	// freed by GitHub already, so it is counted apart, as a listing.
 	var bytes, capBytes int64
 	var expired int
-	for i, it := range deletes {
+	err = plan.Each(ctx, func(i int, it janitor.Item) error {
 		ar := it.Artifact
 		rule := it.Decision.Rule
 		freed, isExpired := ar.SizeInBytes, ar.ExpiredAt(now)
@@ -77,28 +87,31 @@ func runPlan(ctx context.Context, e *Env, args []string, opts *planOpts) error {
 			capBytes += freed
 		}
 		bytes += freed
-		t.Add([]string{ar.Repository.String(), strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), sizeCell(ar.SizeInBytes, isExpired),
+		out.Add([]string{ar.Repository.String(), strconv.FormatInt(ar.ID, 10), ar.Name, dash(ar.Branch), sizeCell(ar.SizeInBytes, isExpired),
 			report.AgeSince(now, ar.CreatedAt), rule, it.Decision.Reason},
 			[]any{ar.Repository, ar.ID, ar.Name, orNil(ar.Branch), ar.SizeInBytes, ar.CreatedAt, it.Decision.Rule, it.Decision.Reason, i >= limit, isExpired})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	for _, w := range warnings {
-		a.logger.WarnContext(ctx, w)
-	}
-	if f != report.FormatTable {
-		return t.Write(e.Stdout, f)
-	}
-	if len(deletes) > 0 {
-		if err := t.Write(e.Stdout, f); err != nil {
+	if out != nil {
+		if err := out.Close(); err != nil {
 			return err
 		}
+	}
+	if f != report.FormatTable {
+		return nil
+	}
+	if plan.Total > 0 {
 		fmt.Fprintln(e.Stdout)
 	}
-	fmt.Fprintf(e.Stdout, "%d artifacts evaluated; %d would be deleted (%s of storage", seen, len(deletes), report.Bytes(bytes))
+	fmt.Fprintf(e.Stdout, "%d artifacts evaluated; %d would be deleted (%s of storage", seen, plan.Total, report.Bytes(bytes))
 	if expired > 0 {
 		fmt.Fprintf(e.Stdout, ", and %d expired listings whose storage GitHub already freed", expired)
 	}
 	fmt.Fprint(e.Stdout, ")")
-	if len(deletes) > limit {
+	if plan.Total > limit {
 		fmt.Fprintf(e.Stdout, "; a run now deletes the first %d (%s): %s", limit, report.Bytes(capBytes), strings.TrimPrefix(plan.Cap, "over "))
 	}
 	fmt.Fprintln(e.Stdout)

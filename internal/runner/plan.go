@@ -40,35 +40,118 @@ func (r *Runner) evaluate(ctx context.Context, log *slog.Logger, repo artifact.R
 	return keeps, deletes, nil
 }
 
-// Plan is what a run would delete now, from what the database holds.
+// planned counts what planRepository did.
+type planned struct{ evaluated, kept, deletes int }
+
+// planRepository evaluates repo at now, records its keep decisions and adds
+// its delete decisions to plan. j is nil for `plan`, which records nothing.
+func (r *Runner) planRepository(ctx context.Context, log *slog.Logger, j *janitor.Janitor, runID int64, plan *store.DeletionPlan, repo artifact.Repository, now time.Time) (planned, error) {
+	keeps, deletes, err := r.evaluate(ctx, log, repo, now)
+	if err != nil {
+		return planned{}, err
+	}
+	n := planned{evaluated: len(keeps) + len(deletes), kept: len(keeps), deletes: len(deletes)}
+	if j != nil {
+		if err := j.RecordKeeps(ctx, runID, keeps); err != nil {
+			return n, err
+		}
+	}
+	ds := make([]store.PlannedDeletion, len(deletes))
+	for i, it := range deletes {
+		ds[i] = store.PlannedDeletion{Artifact: it.Artifact, Rule: it.Decision.Rule, Reason: it.Decision.Reason,
+			Archive: it.Decision.Archive, ArchiveRequired: it.Decision.ArchiveRequired}
+	}
+	if err := plan.Add(ctx, ds); err != nil {
+		return n, fmt.Errorf("planning the deletions of %s: %w", repo, err)
+	}
+	return n, nil
+}
+
+// planWork is a DeletionPlan as the janitor's Work.
+type planWork struct{ p *store.DeletionPlan }
+
+func (w planWork) Order(ctx context.Context, now time.Time) (int, error) { return w.p.Order(ctx, now) }
+
+func (w planWork) Read(ctx context.Context, from, to int, fn func([]janitor.Item) error) error {
+	return w.p.Read(ctx, from, to, planBatch, func(ds []store.PlannedDeletion) error {
+		items := make([]janitor.Item, len(ds))
+		for i := range ds {
+			d := &ds[i]
+			items[i] = janitor.Item{Artifact: d.Artifact, Decision: policy.Decision{Action: policy.Delete,
+				Rule: d.Rule, Reason: d.Reason, Archive: d.Archive, ArchiveRequired: d.ArchiveRequired}}
+		}
+		return fn(items)
+	})
+}
+
+// planBatch is how many planned deletions are read back at once.
+const planBatch = 1000
+
+// Plan is what a run would delete now, from what the database holds. Its
+// delete decisions wait in a temporary table; Each reads them back, and
+// Close drops them.
 type Plan struct {
 	// Evaluated counts the artifacts the policy was evaluated over.
 	Evaluated int
-	// Deletes are the delete decisions in the order a run carries them
-	// out; the first Limit of them are within the caps.
-	Deletes []janitor.Item
-	Limit   int
+	// Total counts the delete decisions; the first Limit of them, in the
+	// order a run carries them out, are within the caps.
+	Total int
+	Limit int
 	// Cap says which cap Limit comes from, as a skipped_cap row would.
 	Cap string
 	// Warnings name the repositories a run would not delete in: never
 	// scanned, or whose latest scan did not complete.
 	Warnings []string
+
+	work *store.DeletionPlan
+}
+
+// Each calls fn with every delete decision in the order a run carries them
+// out (i from 0), stopping at fn's first error.
+func (p *Plan) Each(ctx context.Context, fn func(i int, it janitor.Item) error) error {
+	i := 0
+	return planWork{p.work}.Read(ctx, 0, p.Total, func(items []janitor.Item) error {
+		for _, it := range items {
+			if err := fn(i, it); err != nil {
+				return err
+			}
+			i++
+		}
+		return nil
+	})
+}
+
+// Close releases the plan's temporary table.
+func (p *Plan) Close() {
+	if p.work != nil {
+		_ = p.work.Close(context.Background())
+	}
 }
 
 // Plan evaluates the policy over the artifacts already in the database, as
 // Run would after its scans, and orders and caps the deletes as its janitor
 // would (MAX_DELETIONS_PER_RUN and what the last 24 hours left of
-// MAX_DELETIONS_PER_DAY). It makes no GitHub calls and records nothing.
-func (r *Runner) Plan(ctx context.Context) (Plan, error) {
+// MAX_DELETIONS_PER_DAY). It makes no GitHub calls and records nothing; like
+// a run, it holds one repository in memory at a time. The caller must Close
+// the plan.
+func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 	now := r.cfg.Clock.Now()
-	var p Plan
 	scans, err := r.store.LatestScans(ctx)
 	if err != nil {
-		return p, err
+		return nil, err
 	}
 	latest := make(map[artifact.Repository]store.Scan, len(scans))
 	for _, sc := range scans {
 		latest[sc.Repository] = sc
+	}
+	work, err := r.store.TempPlan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{work: work}
+	fail := func(err error) (*Plan, error) {
+		p.Close()
+		return nil, err
 	}
 	for _, repo := range r.policy.Repositories {
 		sc, scanned := latest[repo]
@@ -79,14 +162,17 @@ func (r *Runner) Plan(ctx context.Context) (Plan, error) {
 		case sc.Status != store.ScanComplete:
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
 		}
-		keeps, deletes, err := r.evaluate(ctx, r.logger, repo, now)
+		n, err := r.planRepository(ctx, r.logger, nil, 0, work, repo, now)
 		if err != nil {
-			return p, err
+			return fail(err)
 		}
-		p.Evaluated += len(keeps) + len(deletes)
-		p.Deletes = append(p.Deletes, deletes...)
+		p.Evaluated += n.evaluated
 	}
-	janitor.SortForExecution(p.Deletes, now)
-	p.Limit, p.Cap, err = r.janitor(false).Limit(ctx, now)
-	return p, err
+	if p.Total, err = work.Order(ctx, now); err != nil {
+		return fail(err)
+	}
+	if p.Limit, p.Cap, err = r.janitor(false).Limit(ctx, now); err != nil {
+		return fail(err)
+	}
+	return p, nil
 }

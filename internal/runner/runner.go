@@ -195,6 +195,9 @@ func (r *Runner) prepare(ctx context.Context, j *janitor.Janitor) (_ func(), rec
 	if n > 0 {
 		r.logger.WarnContext(ctx, "marked runs left running by a stopped process as failed", slog.Int("runs", n))
 	}
+	if _, err := r.store.DiscardPlans(ctx); err != nil {
+		return nil, rec, err
+	}
 	if n, err = r.store.AbandonScans(ctx, now.Add(-staleScan), now); err != nil {
 		return nil, rec, fmt.Errorf("closing abandoned scans: %w", err)
 	}
@@ -256,7 +259,15 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 	runID := sum.RunID
 	sum.Scan = r.scanner.ScanAll(ctx, r.policy.Repositories, &runID)
 
-	var deletes []janitor.Item
+	// One repository at a time: its decisions are evaluated, its keeps
+	// recorded and its deletes added to the run's plan in the database, so
+	// memory holds one repository, never the organisation.
+	plan := r.store.RunPlan(runID)
+	defer func() {
+		if err := plan.Close(ctx); err != nil {
+			log.WarnContext(ctx, "the run's deletion plan could not be discarded; the next run discards it", slog.Any("error", err))
+		}
+	}()
 	for _, rr := range sum.Scan.Repos {
 		if rr.Status != scanner.StatusComplete {
 			sum.Blocked = append(sum.Blocked, rr.Repository)
@@ -267,22 +278,18 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		keeps, repoDeletes, err := r.evaluate(ctx, log, rr.Repository, r.cfg.Clock.Now())
+		n, err := r.planRepository(ctx, log, j, runID, plan, rr.Repository, r.cfg.Clock.Now())
 		if err != nil {
 			return err
 		}
-		sum.ArtifactsIn += len(keeps) + len(repoDeletes)
-		deletes = append(deletes, repoDeletes...)
-		if err := j.RecordKeeps(ctx, runID, keeps); err != nil {
-			return err
-		}
-		sum.Janitor.Kept += len(keeps)
+		sum.ArtifactsIn += n.evaluated
+		sum.Janitor.Kept += n.kept
 	}
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
 	kept := sum.Janitor.Kept
-	rep, err := j.Execute(ctx, runID, deletes)
+	rep, err := j.ExecuteWork(ctx, runID, planWork{plan})
 	rep.Kept = kept
 	sum.Janitor = rep
 	return err
