@@ -32,3 +32,8 @@ func (s *Store) ResolveAuditAgain(ctx context.Context, id int64, r Resolution) e
 func (s *Store) FinishRunAgain(ctx context.Context, id int64, t RunTotals) error {
 	return s.finishRunOnce(ctx, id, t, true)
 }
+
+// AddPlanAgain is DeletionPlan.Add as its retry after a lost connection.
+func AddPlanAgain(ctx context.Context, p *DeletionPlan, ds []PlannedDeletion) error {
+	return p.retry(ctx, "test", func(ctx context.Context, _ bool) error { return p.addOnce(ctx, ds, true) })
+}

@@ -95,27 +95,31 @@ func (p *DeletionPlan) Add(ctx context.Context, ds []PlannedDeletion) error {
 		return nil
 	}
 	err := p.retry(ctx, "adding to the deletion plan", func(ctx context.Context, again bool) error {
-		if again {
-			// The COPY may have committed before the connection broke.
-			ids := make([]int64, len(ds))
-			for i := range ds {
-				ids[i] = ds[i].Artifact.ID
-			}
-			if _, err := p.db.Exec(ctx, `DELETE FROM `+p.table+` WHERE run_id = $1 AND artifact_id = ANY($2)`, p.runID, ids); err != nil {
-				return err
-			}
-		}
-		src := pgx.CopyFromSlice(len(ds), func(i int) ([]any, error) {
-			d := &ds[i]
-			return []any{p.runID, d.Artifact.ID, d.Rule, d.Reason, d.Archive, d.ArchiveRequired}, nil
-		})
-		_, err := p.db.CopyFrom(ctx, pgx.Identifier{p.table}, planColumns, src)
-		return err
+		return p.addOnce(ctx, ds, again)
 	})
 	if err != nil {
 		return fmt.Errorf("store: adding %d decisions to the deletion plan: %w", len(ds), err)
 	}
 	return nil
+}
+
+func (p *DeletionPlan) addOnce(ctx context.Context, ds []PlannedDeletion, again bool) error {
+	if again {
+		// The COPY may have committed before the connection broke.
+		ids := make([]int64, len(ds))
+		for i := range ds {
+			ids[i] = ds[i].Artifact.ID
+		}
+		if _, err := p.db.Exec(ctx, `DELETE FROM `+p.table+` WHERE run_id = $1 AND artifact_id = ANY($2)`, p.runID, ids); err != nil {
+			return err
+		}
+	}
+	src := pgx.CopyFromSlice(len(ds), func(i int) ([]any, error) {
+		d := &ds[i]
+		return []any{p.runID, d.Artifact.ID, d.Rule, d.Reason, d.Archive, d.ArchiveRequired}, nil
+	})
+	_, err := p.db.CopyFrom(ctx, pgx.Identifier{p.table}, planColumns, src)
+	return err
 }
 
 // Order fixes the plan's execution order at now — artifacts that still hold
@@ -161,6 +165,11 @@ func (p *DeletionPlan) Read(ctx context.Context, from, to, batch int, fn func([]
 		})
 		if err != nil {
 			return fmt.Errorf("store: reading decisions %d to %d of the deletion plan: %w", lo, hi, err)
+		}
+		if len(page) != hi-lo {
+			// run_plan is unlogged: a PostgreSQL crash empties it. The
+			// decisions not read would silently get no audit rows.
+			return fmt.Errorf("store: the deletion plan holds %d of decisions %d to %d: it was emptied while the run read it (a PostgreSQL crash empties unlogged tables)", len(page), lo, hi)
 		}
 		if err := fn(page); err != nil {
 			return err
