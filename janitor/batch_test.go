@@ -2,6 +2,8 @@ package janitor_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -107,5 +109,45 @@ func TestShutdownInALaterBatchInterruptsTheRest(t *testing.T) {
 	}
 	if left := len(w.Sim.Artifacts("octo/api")); left != n-stopAfter {
 		t.Errorf("%d artifacts left on GitHub, want %d", left, n-stopAfter)
+	}
+}
+
+// TestGuardRefusalStopsTheRun checks that when the guard (the run lock's
+// check) refuses, no DELETE is sent for that decision or any after it, and
+// each is recorded as interrupted with the reason.
+func TestGuardRefusalStopsTheRun(t *testing.T) {
+	t.Parallel()
+	const n, allowed = 6, 2
+	w := newWorld(t, n, testbed.Options{})
+	checks := 0
+	guard := func(context.Context) error {
+		checks++
+		if checks > allowed {
+			return errors.New("the run lock was lost")
+		}
+		return nil
+	}
+	j := janitor.New(w.Client, w.Store, janitor.Config{MaxDeletions: n, Guard: guard, Clock: w.Clock, Logger: w.Logger})
+	rep, err := j.Execute(context.Background(), w.runID, w.items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Deleted != allowed || rep.Interrupted != n-allowed || !rep.Stopped || rep.GuardError != "the run lock was lost" {
+		t.Fatalf("report %+v", rep)
+	}
+	if checks != allowed+1 {
+		t.Errorf("guard asked %d times, want %d: once per DELETE until it refused", checks, allowed+1)
+	}
+	if left := len(w.Sim.Artifacts("octo/api")); left != n-allowed {
+		t.Errorf("%d artifacts left, want %d", left, n-allowed)
+	}
+	entries, err := w.Store.AuditEntries(context.Background(), store.AuditFilter{RunID: w.runID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Outcome == store.OutcomeInterrupted && !strings.Contains(e.Error, "the run lock was lost") {
+			t.Errorf("interrupted row without the reason: %q", e.Error)
+		}
 	}
 }

@@ -78,8 +78,13 @@ type Config struct {
 	// even after a shutdown began — an outcome, the rows saying what was
 	// not done — get that long on top of the time a DELETE takes.
 	DatabaseRetryFor time.Duration
-	Clock            clock.Clock
-	Logger           *slog.Logger
+	// Guard, when set, is asked right before each DELETE whether this
+	// process may still delete: the runner checks that it still holds the
+	// run lock. An error stops the janitor; the decision and those after it
+	// are recorded as interrupted.
+	Guard  func(ctx context.Context) error
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // ArchiveConfig says where archive-before-delete downloads go, and how much
@@ -151,8 +156,10 @@ type Report struct {
 	// Cap names the cap that was hit, e.g. "MAX_DELETIONS_PER_RUN=500".
 	Cap         string
 	RateLimited bool
-	// Stopped is set when the context ended the janitor before it finished.
-	Stopped bool
+	// Stopped is set when the context ended the janitor before it finished,
+	// or Config.Guard stopped it; then GuardError says why.
+	Stopped    bool
+	GuardError string
 }
 
 // Skipped counts decisions that were not carried out for a reason other than
@@ -389,9 +396,14 @@ func (d *deleter) batch(ctx context.Context, items []Item) error {
 			return j.recordAll(ctx, d.runID, rest, d.stopped, d.why)
 		}
 		d.sent++
-		res, err := j.deleteOne(ctx, d.runID, &items[i], d.arch)
+		res, guardErr, err := j.deleteOne(ctx, d.runID, &items[i], d.arch)
 		if err != nil {
 			return err
+		}
+		if guardErr != nil {
+			// This decision is recorded as interrupted; so are the rest.
+			rep.Stopped, rep.GuardError = true, guardErr.Error()
+			d.stopped, d.why = store.OutcomeInterrupted, "stopped before this deletion: "+guardErr.Error()
 		}
 		if res.ArchivePath != "" {
 			rep.Archived++
@@ -426,14 +438,16 @@ func (d *deleter) batch(ctx context.Context, items []Item) error {
 
 // deleteOne records the intent, runs the checks that must pass first
 // (verify, archive), sends the DELETE if they passed, and records the outcome.
-func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *archive.Archiver) (store.Resolution, error) {
+//
+// guardErr is Config.Guard's refusal, when it refused: the janitor must stop.
+func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *archive.Archiver) (_ store.Resolution, guardErr, _ error) {
 	e := entry(runID, j.clock.Now(), it)
 	e.Outcome = store.OutcomePending
 	ictx, icancel := j.detached(ctx)
 	id, err := j.store.InsertPending(ictx, e)
 	icancel()
 	if err != nil {
-		return store.Resolution{}, fmt.Errorf("recording the intent to delete artifact %d of %s: %w", it.Artifact.ID, it.Artifact.Repository, err)
+		return store.Resolution{}, nil, fmt.Errorf("recording the intent to delete artifact %d of %s: %w", it.Artifact.ID, it.Artifact.Repository, err)
 	}
 	// The checks run on ctx: until the DELETE is sent nothing is final, so a
 	// shutdown may cut a re-read or a download short.
@@ -445,6 +459,14 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 		res.Outcome = store.OutcomeInterrupted
 		res.Error = joinNotes("stopped before this deletion: "+context.Cause(ctx).Error(), res.Error)
 		proceed = false
+	}
+	if proceed && j.cfg.Guard != nil {
+		if err := j.cfg.Guard(ctx); err != nil {
+			res.Outcome = store.OutcomeInterrupted
+			res.Error = joinNotes("stopped before this deletion: "+err.Error(), res.Error)
+			guardErr = err
+			proceed = false
+		}
 	}
 	// Once sent, the DELETE and its outcome run to the end even if a
 	// shutdown begins: SIGTERM finishes the call in flight.
@@ -458,7 +480,7 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 	}
 	res.ExecutedAt = j.clock.Now()
 	if err := j.store.ResolveAudit(wctx, id, res); err != nil {
-		return store.Resolution{}, fmt.Errorf("recording the outcome %s of deleting artifact %d of %s: %w", res.Outcome, it.Artifact.ID, it.Artifact.Repository, err)
+		return store.Resolution{}, nil, fmt.Errorf("recording the outcome %s of deleting artifact %d of %s: %w", res.Outcome, it.Artifact.ID, it.Artifact.Repository, err)
 	}
 	attrs := []slog.Attr{
 		slog.String("repository", it.Artifact.Repository.String()),
@@ -473,7 +495,7 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 		attrs = append(attrs, slog.String("archive_path", res.ArchivePath), slog.Int64("archive_bytes", res.ArchiveBytes))
 	}
 	j.logger.LogAttrs(ctx, levelOf(res.Outcome), "delete", attrs...)
-	return res, nil
+	return res, guardErr, nil
 }
 
 // resolution maps the DELETE's result to its audit outcome.

@@ -51,8 +51,7 @@ type ApplyOptions struct {
 // Errors matching ErrRefused or ErrBusy mean nothing was done; like Run's,
 // other errors are for runs that could not be carried out or recorded.
 func (r *Runner) Apply(ctx context.Context, reviewedID int64, opts ApplyOptions) (Summary, error) {
-	j := r.janitor(true)
-	unlock, reconciled, err := r.prepare(ctx, j)
+	j, unlock, reconciled, err := r.prepare(ctx, true)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -12,59 +12,74 @@ import (
 	"github.com/retentiond/retentiond/policy"
 )
 
-// evaluate loads repo's live artifacts and evaluates the policy over them at
-// now, splitting the decisions into keeps and deletes: the planning step
-// that Run and Plan share.
-func (r *Runner) evaluate(ctx context.Context, log *slog.Logger, repo artifact.Repository, now time.Time) (keeps, deletes []janitor.Item, err error) {
-	arts, err := r.store.LiveArtifacts(ctx, repo)
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading the artifacts of %s: %w", repo, err)
-	}
-	decisions := policy.Evaluate(r.policy, arts, now)
-	keeps = make([]janitor.Item, 0, len(arts))
-	debug := log.Enabled(ctx, slog.LevelDebug)
-	for i := range arts {
-		it := janitor.Item{Artifact: arts[i], Decision: decisions[i]}
-		if debug {
-			log.LogAttrs(ctx, slog.LevelDebug, "decision",
-				slog.String("repository", repo.String()), slog.Int64("artifact_id", arts[i].ID),
-				slog.String("artifact_name", arts[i].Name), slog.String("action", string(decisions[i].Action)),
-				slog.String("rule", decisions[i].Rule), slog.String("reason", decisions[i].Reason))
-		}
-		if decisions[i].Action == policy.Delete {
-			deletes = append(deletes, it)
-		} else {
-			keeps = append(keeps, it)
-		}
-	}
-	return keeps, deletes, nil
-}
-
 // planned counts what planRepository did.
 type planned struct{ evaluated, kept, deletes int }
 
-// planRepository evaluates repo at now, records its keep decisions and adds
-// its delete decisions to plan. j is nil for `plan`, which records nothing.
+// planChunk is how many decisions planRepository writes at once.
+const planChunk = 1000
+
+// planRepository is the planning step that Run and Plan share: it loads
+// repo's live artifacts, evaluates the policy over them at now, records the
+// keep decisions (j is nil for `plan`, which records nothing) and adds the
+// delete decisions to plan. Only the artifacts and their decisions are held:
+// keeps and deletes are written a chunk at a time, never copied whole.
 func (r *Runner) planRepository(ctx context.Context, log *slog.Logger, j *janitor.Janitor, runID int64, plan *store.DeletionPlan, repo artifact.Repository, now time.Time) (planned, error) {
-	keeps, deletes, err := r.evaluate(ctx, log, repo, now)
+	arts, err := r.store.PolicyArtifacts(ctx, repo)
 	if err != nil {
-		return planned{}, err
+		return planned{}, fmt.Errorf("loading the artifacts of %s: %w", repo, err)
 	}
-	n := planned{evaluated: len(keeps) + len(deletes), kept: len(keeps), deletes: len(deletes)}
-	if j != nil {
-		if err := j.RecordKeeps(ctx, runID, keeps); err != nil {
-			return n, err
+	decisions := policy.Evaluate(r.policy, arts, now)
+	n := planned{evaluated: len(arts)}
+	keeps := make([]janitor.Item, 0, min(planChunk, len(arts)))
+	deletes := make([]store.PlannedDeletion, 0, min(planChunk, len(arts)))
+	flushKeeps := func() error {
+		if j != nil && len(keeps) > 0 {
+			if err := j.RecordKeeps(ctx, runID, keeps); err != nil {
+				return err
+			}
+		}
+		keeps = keeps[:0]
+		return nil
+	}
+	flushDeletes := func() error {
+		if err := plan.Add(ctx, deletes); err != nil {
+			return fmt.Errorf("planning the deletions of %s: %w", repo, err)
+		}
+		deletes = deletes[:0]
+		return nil
+	}
+	debug := log.Enabled(ctx, slog.LevelDebug)
+	for i := range arts {
+		a, d := &arts[i], &decisions[i]
+		if debug {
+			log.LogAttrs(ctx, slog.LevelDebug, "decision",
+				slog.String("repository", repo.String()), slog.Int64("artifact_id", a.ID),
+				slog.String("artifact_name", a.Name), slog.String("action", string(d.Action)),
+				slog.String("rule", d.Rule), slog.String("reason", d.Reason))
+		}
+		if d.Action == policy.Delete {
+			n.deletes++
+			deletes = append(deletes, store.PlannedDeletion{Artifact: *a, Rule: d.Rule, Reason: d.Reason,
+				Archive: d.Archive, ArchiveRequired: d.ArchiveRequired})
+			if len(deletes) == planChunk {
+				if err := flushDeletes(); err != nil {
+					return n, err
+				}
+			}
+			continue
+		}
+		n.kept++
+		keeps = append(keeps, janitor.Item{Artifact: *a, Decision: *d})
+		if len(keeps) == planChunk {
+			if err := flushKeeps(); err != nil {
+				return n, err
+			}
 		}
 	}
-	ds := make([]store.PlannedDeletion, len(deletes))
-	for i, it := range deletes {
-		ds[i] = store.PlannedDeletion{Artifact: it.Artifact, Rule: it.Decision.Rule, Reason: it.Decision.Reason,
-			Archive: it.Decision.Archive, ArchiveRequired: it.Decision.ArchiveRequired}
+	if err := flushKeeps(); err != nil {
+		return n, err
 	}
-	if err := plan.Add(ctx, ds); err != nil {
-		return n, fmt.Errorf("planning the deletions of %s: %w", repo, err)
-	}
-	return n, nil
+	return n, flushDeletes()
 }
 
 // planWork is a DeletionPlan as the janitor's Work.
@@ -171,7 +186,7 @@ func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 	if p.Total, err = work.Order(ctx, now); err != nil {
 		return fail(err)
 	}
-	if p.Limit, p.Cap, err = r.janitor(false).Limit(ctx, now); err != nil {
+	if p.Limit, p.Cap, err = r.janitor(false, nil).Limit(ctx, now); err != nil {
 		return fail(err)
 	}
 	return p, nil

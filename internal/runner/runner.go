@@ -108,8 +108,16 @@ type Summary struct {
 // janitor is the one place a janitor is made, for runs and applies alike.
 // An apply always deletes (whatever DRY_RUN says) and re-reads each artifact
 // first, so that it deletes only what a person reviewed.
-func (r *Runner) janitor(apply bool) *janitor.Janitor {
+//
+// lock, when given, is checked before each DELETE: a run whose lock was
+// lost (PostgreSQL restarted and another process took it) stops deleting.
+func (r *Runner) janitor(apply bool, lock *store.RunLock) *janitor.Janitor {
+	var guard func(context.Context) error
+	if lock != nil {
+		guard = lock.Check
+	}
 	return janitor.New(r.gh, r.store, janitor.Config{
+		Guard:  guard,
 		DryRun: r.cfg.DryRun && !apply, Verify: apply,
 		MaxDeletions: r.cfg.MaxDeletions, MaxDeletionsPerDay: r.cfg.MaxDeletionsPerDay,
 		Interval: r.cfg.DeleteInterval, Archive: r.cfg.Archive, DatabaseRetryFor: r.cfg.DatabaseRetryFor,
@@ -120,39 +128,38 @@ func (r *Runner) janitor(apply bool) *janitor.Janitor {
 // Reconcile takes the run lock and resolves deletions left pending by a
 // process that died. serve calls it at start; Run does it before each run.
 func (r *Runner) Reconcile(ctx context.Context) (janitor.ReconcileReport, error) {
-	unlock, err := r.lock(ctx)
+	lock, err := r.lock(ctx)
 	if err != nil {
 		return janitor.ReconcileReport{}, err
 	}
-	defer unlock()
-	return r.janitor(false).Reconcile(ctx)
+	defer lock.Unlock()
+	return r.janitor(false, lock).Reconcile(ctx)
 }
 
-func (r *Runner) lock(ctx context.Context) (func(), error) {
-	unlock, ok, err := r.store.TryRunLock(ctx)
+func (r *Runner) lock(ctx context.Context) (*store.RunLock, error) {
+	lock, ok, err := r.store.TryRunLock(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("taking the run lock: %w", err)
 	}
 	if ok {
-		return unlock, nil
+		return lock, nil
 	}
 	if !r.cfg.Wait {
 		return nil, ErrBusy
 	}
 	r.logger.InfoContext(ctx, "another run is in progress on this database; waiting for it to finish")
-	unlock, err = r.store.RunLock(ctx)
+	lock, err = r.store.RunLock(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the run lock: %w", err)
 	}
-	return unlock, nil
+	return lock, nil
 }
 
 // Run performs one run. The returned error is for runs that could not be
 // carried out or recorded at all; a run that failed part-way is reported in
 // Summary.Status and Summary.Error.
 func (r *Runner) Run(ctx context.Context, trigger store.Trigger) (Summary, error) {
-	j := r.janitor(false)
-	unlock, reconciled, err := r.prepare(ctx, j)
+	j, unlock, reconciled, err := r.prepare(ctx, false)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -172,17 +179,19 @@ func (r *Runner) Run(ctx context.Context, trigger store.Trigger) (Summary, error
 // prepare takes the run lock and cleans up after a process that died mid-run:
 // pending deletions are resolved (their artifacts may be gone already, and
 // the run must see the truth), and runs and scans left running are closed —
-// none is live, since we hold the lock. unlock releases the lock.
-func (r *Runner) prepare(ctx context.Context, j *janitor.Janitor) (_ func(), rec janitor.ReconcileReport, err error) {
-	unlock, err := r.lock(ctx)
+// none is live, since we hold the lock. j is the janitor of the run (of an
+// apply when apply is set), guarded by the lock; unlock releases the lock.
+func (r *Runner) prepare(ctx context.Context, apply bool) (j *janitor.Janitor, unlock func(), rec janitor.ReconcileReport, err error) {
+	lock, err := r.lock(ctx)
 	if err != nil {
-		return nil, rec, err
+		return nil, nil, rec, err
 	}
 	defer func() {
 		if err != nil {
-			unlock() // the caller gets no unlock func on error
+			lock.Unlock() // the caller gets no unlock func on error
 		}
 	}()
+	j = r.janitor(apply, lock)
 	rec, err = j.Reconcile(ctx)
 	if err != nil {
 		r.logger.WarnContext(ctx, "some interrupted deletions could not be resolved yet", slog.Any("error", err))
@@ -190,21 +199,21 @@ func (r *Runner) prepare(ctx context.Context, j *janitor.Janitor) (_ func(), rec
 	now := r.cfg.Clock.Now()
 	n, err := r.store.AbandonRuns(ctx, now)
 	if err != nil {
-		return nil, rec, err
+		return nil, nil, rec, err
 	}
 	if n > 0 {
 		r.logger.WarnContext(ctx, "marked runs left running by a stopped process as failed", slog.Int("runs", n))
 	}
 	if _, err := r.store.DiscardPlans(ctx); err != nil {
-		return nil, rec, err
+		return nil, nil, rec, err
 	}
 	if n, err = r.store.AbandonScans(ctx, now.Add(-staleScan), now); err != nil {
-		return nil, rec, fmt.Errorf("closing abandoned scans: %w", err)
+		return nil, nil, rec, fmt.Errorf("closing abandoned scans: %w", err)
 	}
 	if n > 0 {
 		r.logger.WarnContext(ctx, "marked scans left running by a stopped process as failed", slog.Int("scans", n))
 	}
-	return unlock, rec, nil
+	return j, lock.Unlock, rec, nil
 }
 
 // begin records the runs row of sum (reviewedID for an apply) and returns
@@ -314,7 +323,10 @@ func (r *Runner) conclude(sum *Summary, runErr error) {
 	if jr.RateLimited {
 		why = append(why, fmt.Sprintf("stopped at a GitHub rate limit: %d decisions skipped", jr.SkippedRateLimit))
 	}
-	if jr.Stopped {
+	switch {
+	case jr.GuardError != "":
+		why = append(why, fmt.Sprintf("stopped: %s: %d decisions not carried out", jr.GuardError, jr.Interrupted))
+	case jr.Stopped:
 		why = append(why, fmt.Sprintf("stopped by shutdown: %d decisions not carried out", jr.Interrupted))
 	}
 	if jr.Failed > 0 {

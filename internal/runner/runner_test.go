@@ -315,14 +315,14 @@ func TestOneRunAtATime(t *testing.T) {
 	b := testbed.New(t, testbed.Options{})
 	seed(b)
 	ctx := context.Background()
-	unlock, ok, err := b.Store.TryRunLock(ctx)
+	lock, ok, err := b.Store.TryRunLock(ctx)
 	if err != nil || !ok {
 		t.Fatalf("taking the lock: %v %v", ok, err)
 	}
 	if _, err := newRunner(t, b, runner.Config{}).Run(ctx, runner.TriggerSchedule); !errors.Is(err, runner.ErrBusy) {
 		t.Errorf("Run while another holds the lock: err = %v, want ErrBusy", err)
 	}
-	unlock()
+	lock.Unlock()
 
 	// Two processes (two pools on one database) racing: both runs happen, one
 	// after the other, and no artifact is deleted twice.
@@ -437,11 +437,11 @@ func TestCancelDuringPreparationReleasesTheLock(t *testing.T) {
 	if _, err := newRunner(t, b, runner.Config{}).Run(cctx, runner.TriggerManual); err == nil {
 		t.Fatal("Run succeeded although its context ended during preparation")
 	}
-	unlock, ok, err := b.Store.TryRunLock(ctx)
+	lock, ok, err := b.Store.TryRunLock(ctx)
 	if err != nil || !ok {
 		t.Fatalf("the run lock was not released: ok=%v err=%v", ok, err)
 	}
-	unlock()
+	lock.Unlock()
 }
 
 // newMetrics returns run metrics on a registry of their own and the

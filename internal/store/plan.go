@@ -8,9 +8,51 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/retentiond/retentiond/internal/artifact"
 )
+
+// policyColumns are the artifact columns that evaluating the policy and
+// recording a keep decision read: artifactColumns without the URLs, node id
+// and digest, which are most of a row's bytes. The janitor reads the whole
+// row back from artifacts when it reaches a delete decision.
+const policyColumns = `id, repository, name, size_in_bytes, expired, created_at, expires_at, updated_at,
+	workflow_run_id, repository_id, head_repository_id, branch, head_sha`
+
+// PolicyArtifacts returns every artifact of repo that is not gone, newest
+// first, with the fields the policy and the audit log need (see
+// policyColumns): LiveArtifacts for the planning step, which holds a whole
+// repository at once.
+func (s *Store) PolicyArtifacts(ctx context.Context, repo artifact.Repository) ([]artifact.Artifact, error) {
+	var arts []artifact.Artifact
+	err := s.retry(ctx, "loading live artifacts", func(ctx context.Context, _ bool) error {
+		rows, err := s.pool.Query(ctx,
+			`SELECT `+policyColumns+` FROM artifacts WHERE repository = $1 AND gone_at IS NULL ORDER BY id DESC`, repo)
+		if err != nil {
+			return err
+		}
+		arts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (artifact.Artifact, error) {
+			var (
+				a                                             artifact.Artifact
+				createdAt, expiresAt, updatedAt               pgtype.Timestamptz
+				branch, headSHA                               pgtype.Text
+				workflowRunID, repositoryID, headRepositoryID pgtype.Int8
+			)
+			err := row.Scan(&a.ID, &a.Repository, &a.Name, &a.SizeInBytes, &a.Expired, &createdAt, &expiresAt, &updatedAt,
+				&workflowRunID, &repositoryID, &headRepositoryID, &branch, &headSHA)
+			a.CreatedAt, a.ExpiresAt, a.UpdatedAt = timeOf(createdAt), timeOf(expiresAt), timeOf(updatedAt)
+			a.Branch, a.HeadSHA = branch.String, headSHA.String
+			a.WorkflowRunID, a.RepositoryID, a.HeadRepositoryID = workflowRunID.Int64, repositoryID.Int64, headRepositoryID.Int64
+			return a, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: loading live artifacts of %s: %w", repo, err)
+	}
+	return arts, nil
+}
 
 // PlannedDeletion is one delete decision waiting in a DeletionPlan: the
 // artifact as artifacts holds it when the decision is read back, and what the

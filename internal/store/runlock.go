@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -13,10 +15,31 @@ import (
 // database ("retentrn" in ASCII). It differs from MigrationLockKey.
 const RunLockKey int64 = 0x726574656e74726e
 
-// TryRunLock takes the run lock if it is free. The lock lives on one pooled
-// connection held until unlock is called; if the process dies, PostgreSQL
-// drops the connection and with it the lock.
-func (s *Store) TryRunLock(ctx context.Context) (unlock func(), ok bool, err error) {
+// ErrRunLockLost is returned by RunLock.Check when the lock's session ended
+// (PostgreSQL restarted, the connection broke) and another process took the
+// lock meanwhile: this process's run is no longer the only one.
+var ErrRunLockLost = errors.New("the run lock was lost: another process holds it now")
+
+// RunLock is the held run lock. The lock lives on one pooled connection,
+// held until Unlock; if the process dies, PostgreSQL drops the connection and
+// with it the lock.
+type RunLock struct {
+	s    *Store
+	mu   sync.Mutex
+	conn *pgxpool.Conn
+}
+
+// TryRunLock takes the run lock if it is free: ok is false when another
+// session holds it.
+func (s *Store) TryRunLock(ctx context.Context) (_ *RunLock, ok bool, err error) {
+	conn, ok, err := s.tryLockConn(ctx)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	return &RunLock{s: s, conn: conn}, true, nil
+}
+
+func (s *Store) tryLockConn(ctx context.Context) (_ *pgxpool.Conn, ok bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: taking the run lock: %w", err)
@@ -29,11 +52,11 @@ func (s *Store) TryRunLock(ctx context.Context) (unlock func(), ok bool, err err
 		conn.Release()
 		return nil, false, nil
 	}
-	return unlocker(conn), true, nil
+	return conn, true, nil
 }
 
 // RunLock waits for the run lock until ctx is done.
-func (s *Store) RunLock(ctx context.Context) (unlock func(), err error) {
+func (s *Store) RunLock(ctx context.Context) (*RunLock, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: waiting for the run lock: %w", err)
@@ -44,18 +67,58 @@ func (s *Store) RunLock(ctx context.Context) (unlock func(), err error) {
 		conn.Release()
 		return nil, fmt.Errorf("store: waiting for the run lock: %w", err)
 	}
-	return unlocker(conn), nil
+	return &RunLock{s: s, conn: conn}, nil
 }
 
-func unlocker(conn *pgxpool.Conn) func() {
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, RunLockKey); err != nil {
-			// The lock may still be held by this session: don't return the
-			// connection to the pool with it.
-			_ = conn.Conn().Close(ctx)
+// Check confirms, before an irreversible step, that this process still holds
+// the run lock. A session lock lasts as long as its connection: after
+// PostgreSQL restarts it is gone, and another process may have started a run
+// of its own. So Check asks the lock's connection; when that connection is
+// gone it takes the lock again on a new one, and returns ErrRunLockLost if
+// someone else holds it (or another error if the database cannot be asked).
+func (l *RunLock) Check(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn != nil {
+		_, err := l.conn.Exec(ctx, `SELECT 1`)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("store: checking the run lock: %w", context.Cause(ctx))
+		case !Transient(err):
+			return fmt.Errorf("store: checking the run lock: %w", err)
 		}
-		conn.Release()
+		// The session, and the lock with it, is gone.
+		_ = l.conn.Conn().Close(context.Background())
+		l.conn.Release()
+		l.conn = nil
 	}
+	conn, ok, err := l.s.tryLockConn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: the run lock's connection was lost and the lock could not be taken again: %w", err)
+	}
+	if !ok {
+		return ErrRunLockLost
+	}
+	l.conn = conn
+	return nil
+}
+
+// Unlock releases the lock (if this session still holds it).
+func (l *RunLock) Unlock() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, RunLockKey); err != nil {
+		// The lock may still be held by this session: don't return the
+		// connection to the pool with it.
+		_ = l.conn.Conn().Close(ctx)
+	}
+	l.conn.Release()
+	l.conn = nil
 }
