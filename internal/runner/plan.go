@@ -70,7 +70,11 @@ func (r *Runner) Plan(ctx context.Context) (Plan, error) {
 	for _, sc := range scans {
 		latest[sc.Repository] = sc
 	}
-	for _, repo := range r.policy.Repositories {
+	repos, err := r.planRepositories(ctx)
+	if err != nil {
+		return p, err
+	}
+	for _, repo := range repos {
 		sc, scanned := latest[repo]
 		switch {
 		case !scanned:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/retentiond/retentiond/internal/clock"
+	"github.com/retentiond/retentiond/internal/discovery"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/janitor"
 	"github.com/retentiond/retentiond/policy"
@@ -66,6 +67,9 @@ type Config struct {
 	Clock   clock.Clock
 	Logger  *slog.Logger
 	Metrics *Metrics // optional
+	// Resolver resolves repositories patterns at the start of each run;
+	// nil scans the policy's plain repositories only.
+	Resolver Resolver
 }
 
 // Runner performs runs.
@@ -103,6 +107,8 @@ type Summary struct {
 	FinishedAt  time.Time
 	Error       string
 	ArtifactsIn int // artifacts evaluated
+	// Discovery is what the policy's repositories resolved to.
+	Discovery discovery.Resolution
 }
 
 // janitor is the one place a janitor is made, for runs and applies alike.
@@ -254,7 +260,11 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 // away); per-repository problems are recorded in sum.
 func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janitor, sum *Summary) error {
 	runID := sum.RunID
-	sum.Scan = r.scanner.ScanAll(ctx, r.policy.Repositories, &runID)
+	repos, held, err := r.resolveRepositories(ctx, log, sum)
+	if err != nil {
+		return err
+	}
+	sum.Scan = r.scanner.ScanAll(ctx, repos, &runID)
 
 	var deletes []janitor.Item
 	for _, rr := range sum.Scan.Repos {
@@ -270,6 +280,9 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		keeps, repoDeletes, err := r.evaluate(ctx, log, rr.Repository, r.cfg.Clock.Now())
 		if err != nil {
 			return err
+		}
+		if reason, ok := held[rr.Repository]; ok {
+			keeps, repoDeletes = append(keeps, holdDeletes(repoDeletes, reason)...), nil
 		}
 		sum.ArtifactsIn += len(keeps) + len(repoDeletes)
 		deletes = append(deletes, repoDeletes...)
@@ -298,6 +311,7 @@ func (r *Runner) conclude(sum *Summary, runErr error) {
 	if runErr != nil {
 		why = append(why, runErr.Error())
 	}
+	why = append(why, sum.Discovery.Problems()...)
 	for _, rr := range sum.Scan.Repos {
 		if rr.Err != nil {
 			why = append(why, fmt.Sprintf("%s: no deletions: %v", rr.Repository, rr.Err))
