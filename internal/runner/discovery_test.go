@@ -28,9 +28,14 @@ rules:
     older_than: 5h30m
 `
 
-// discoveryRunner is a dry-run Runner whose policy's repositories are
-// list, with discovery through the simulator.
+// discoveryRunner is a Runner whose policy's repositories are list, with
+// discovery through the simulator.
 func discoveryRunner(t *testing.T, b *testbed.Bed, list string, dryRun bool) *runner.Runner {
+	t.Helper()
+	return discoveryRunnerWith(t, b, list, dryRun, nil)
+}
+
+func discoveryRunnerWith(t *testing.T, b *testbed.Bed, list string, dryRun bool, m *runner.Metrics) *runner.Runner {
 	t.Helper()
 	p, err := policy.Parse([]byte("version: 1\n" + list + patternRules))
 	if err != nil {
@@ -39,7 +44,7 @@ func discoveryRunner(t *testing.T, b *testbed.Bed, list string, dryRun bool) *ru
 	sc := scanner.New(b.Client, b.Store, scanner.Options{Concurrency: 2, Clock: b.Clock, Logger: b.Logger})
 	return runner.New(b.Store, b.Client, sc, p, runner.Config{
 		DryRun: dryRun, MaxDeletions: 10_000, Clock: b.Clock, Logger: b.Logger,
-		Resolver: discovery.New(b.Client, b.Store, b.Clock, b.Logger),
+		Resolver: discovery.New(b.Client, b.Store, b.Clock, b.Logger), Metrics: m,
 	})
 }
 
@@ -185,9 +190,19 @@ func TestOwnerListingFailureLeavesItsRepositoriesAlone(t *testing.T) {
 	b.Sim.InjectFault(githubsim.Fault{Route: githubsim.RouteOrgRepos, Status: http.StatusBadGateway})
 	b.Clock.Advance(time.Hour)
 
-	sum, err := discoveryRunner(t, b, list, false).Run(ctx, runner.TriggerManual)
+	m, h := newMetrics()
+	sum, err := discoveryRunnerWith(t, b, list, false, m).Run(ctx, runner.TriggerManual)
 	if err != nil {
 		t.Fatal(err)
+	}
+	scraped := testbed.Scrape(t, h)
+	if got := scraped.Value(t, "retentiond_owner_listing_failures_total"); got != 1 {
+		t.Errorf("retentiond_owner_listing_failures_total = %v, want 1", got)
+	}
+	for status, want := range map[string]float64{"scan": 1, "owner_listing_failed": 2, "archived_skipped": 0} {
+		if got := scraped.Value(t, "retentiond_repositories", "status", status); got != want {
+			t.Errorf("retentiond_repositories{status=%q} = %v, want %v", status, got, want)
+		}
 	}
 	if sum.Status != runner.StatusPartial || !strings.Contains(sum.Error, "repositories of acme: listing failed") {
 		t.Errorf("run %s, error %q; want partial, saying the listing of acme failed", sum.Status, sum.Error)
