@@ -117,7 +117,7 @@ func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
 	if err != nil {
 		return err
 	}
-	printDiscovery(e.Stdout, sum.Discovery)
+	printDiscovery(e.Stdout, sum.Discovery, true)
 	fmt.Fprintln(e.Stdout)
 	if err := printRun(ctx, e, a, sum.RunID, 15); err != nil {
 		return err

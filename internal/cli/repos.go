@@ -63,7 +63,7 @@ func runRepos(ctx context.Context, e *Env, args []string, opts *reposOpts) error
 	}
 	if f == report.FormatTable {
 		fmt.Fprintln(e.Stdout)
-		printDiscovery(e.Stdout, res)
+		printDiscovery(e.Stdout, res, false)
 	}
 	if err := res.Err(); err != nil {
 		return fmt.Errorf("the repositories of %d owner(s) could not be listed: %w", res.Counts().OwnersFailed, err)
@@ -103,9 +103,9 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
-// printDiscovery says what each owner's listing found and cost, and
-// names what was skipped (when there are few enough to read).
-func printDiscovery(w io.Writer, res discovery.Resolution) {
+// printDiscovery says what each owner's listing found and cost, and with
+// names set names what was skipped (when there are few enough to read).
+func printDiscovery(w io.Writer, res discovery.Resolution, names bool) {
 	if len(res.Owners) == 0 {
 		return
 	}
@@ -129,7 +129,7 @@ func printDiscovery(w io.Writer, res discovery.Resolution) {
 			skipped = append(skipped, r)
 		}
 	}
-	if len(skipped) <= 10 {
+	if names && len(skipped) <= 10 {
 		for _, r := range skipped {
 			fmt.Fprintf(w, "  %s: %s\n", r.Repository, r.Reason)
 		}
@@ -171,7 +171,7 @@ func (a *app) scanRepositories(ctx context.Context, e *Env) ([]artifact.Reposito
 	if err != nil {
 		return nil, res, err
 	}
-	printDiscovery(e.Stdout, res)
+	printDiscovery(e.Stdout, res, true)
 	fmt.Fprintln(e.Stdout)
 	return res.Scan(), res, nil
 }
