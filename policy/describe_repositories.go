@@ -18,7 +18,11 @@ func describeRepositories(b *strings.Builder, p *Policy) {
 		return
 	}
 	entries := s.Entries()
-	fmt.Fprintf(b, "\nrepositories (%d entries):\n", len(entries))
+	if len(entries) == 1 {
+		b.WriteString("\nrepositories (1 entry):\n")
+	} else {
+		fmt.Fprintf(b, "\nrepositories (%d entries):\n", len(entries))
+	}
 	for _, e := range entries {
 		switch e.Kind {
 		case SelectRepository:
