@@ -31,6 +31,17 @@ CREATE TABLE repositories (
 CREATE INDEX repositories_by_name ON repositories (full_name);
 CREATE INDEX repositories_by_owner ON repositories (owner, full_name);
 
+-- The latest complete listing of each owner: which endpoint served it and
+-- each page's ETag, so that the next listing can ask conditionally (every
+-- page 304: nothing changed, and the repositories last seen at listed_at
+-- stand, at no cost to the rate limit).
+CREATE TABLE owner_listings (
+    owner     text        PRIMARY KEY,
+    is_user   boolean     NOT NULL,
+    etags     text[]      NOT NULL,
+    listed_at timestamptz NOT NULL
+);
+
 -- What discovery found at the start of each run (0 for runs before it).
 ALTER TABLE runs
     ADD COLUMN repositories_discovered integer NOT NULL DEFAULT 0,

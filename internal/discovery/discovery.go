@@ -27,17 +27,27 @@ import (
 )
 
 // Lister lists the repositories of an owner. *github.Client meets it with
-// GET /orgs/{owner}/repos (or /users/{owner}/repos); a GitHub App's lister
-// (GET /installation/repositories) can meet it as well, filtering by owner.
+// GET /orgs/{owner}/repos (or /users/{owner}/repos), asking the pages of
+// prev conditionally; a GitHub App's lister (GET /installation/repositories)
+// can meet it as well, filtering by owner, and may ignore prev.
 type Lister interface {
-	ListOwnerRepositories(ctx context.Context, owner string) (github.OwnerListing, error)
+	ListOwnerRepositories(ctx context.Context, owner string, prev github.ListingState) (github.OwnerListing, error)
 }
 
-// Store records what listings showed, and recalls it when a listing fails.
+// Store records what listings showed, and recalls it when a listing is
+// unchanged or fails.
 type Store interface {
-	RecordRepositories(ctx context.Context, repos []store.DiscoveredRepository, seenAt time.Time) ([]store.Rename, error)
+	LatestOwnerListing(ctx context.Context, owner string) (store.OwnerListing, bool, error)
+	RecordOwnerListing(ctx context.Context, l store.OwnerListing, repos []store.DiscoveredRepository) ([]store.Rename, error)
+	TouchOwnerListing(ctx context.Context, owner string, seenAt time.Time) error
+	ListedRepositories(ctx context.Context, owner string) ([]store.KnownRepository, error)
 	KnownRepositories(ctx context.Context, owner string) ([]store.KnownRepository, error)
 }
+
+// FullListingEvery bounds how long conditional listings are trusted: an
+// owner whose latest full listing is older is listed in full again, even
+// if GitHub would answer 304.
+const FullListingEvery = 24 * time.Hour
 
 // Status is what a run does with one repository.
 type Status string
@@ -80,10 +90,15 @@ type Owner struct {
 	// User reports that the owner is a user account, not an organisation.
 	User bool
 	// Listed counts the repositories the listing showed, matching or not.
-	Listed   int
-	Pages    int
-	Requests int
-	Err      error
+	Listed int
+	// NotModified reports that every page answered 304: the repositories
+	// of the previous listing stand.
+	NotModified bool
+	Pages       int
+	Requests    int
+	// Counted is the requests that cost rate limit (a 304 does not).
+	Counted int
+	Err     error
 }
 
 // Resolution is what the policy's repositories list resolves to now.
@@ -201,39 +216,22 @@ func New(l Lister, s Store, c clock.Clock, logger *slog.Logger) *Resolver {
 func (r *Resolver) Resolve(ctx context.Context, p *policy.Policy) (Resolution, error) {
 	var res Resolution
 	sel := p.Selector
-	listed := map[artifact.Repository]github.OwnerRepository{}
+	listed := map[artifact.Repository]store.DiscoveredRepository{}
 	failed := map[string]bool{}
 	for _, owner := range sel.PatternOwners() {
-		l, err := r.lister.ListOwnerRepositories(ctx, owner)
-		o := Owner{Owner: owner, User: l.User, Listed: len(l.Repositories), Pages: l.Pages, Requests: l.Requests, Err: err}
-		res.Owners = append(res.Owners, o)
+		o, found, err := r.listOwner(ctx, owner, &res)
 		if err != nil {
+			return res, err
+		}
+		res.Owners = append(res.Owners, o)
+		if o.Err != nil {
 			failed[owner] = true
-			r.logger.WarnContext(ctx, "listing an owner's repositories failed: its pattern-matched repositories get nothing this run",
-				slog.String("owner", owner), slog.Int("requests", l.Requests), slog.Any("error", err))
 			continue
 		}
-		r.logger.InfoContext(ctx, "listed an owner's repositories", slog.String("owner", owner), slog.Bool("user", l.User),
-			slog.Int("repositories", len(l.Repositories)), slog.Int("requests", l.Requests))
-		var found []store.DiscoveredRepository
-		for _, rp := range l.Repositories {
-			if _, dup := listed[rp.FullName]; dup {
-				continue
+		for _, rp := range found {
+			if _, dup := listed[rp.FullName]; !dup {
+				listed[rp.FullName] = rp
 			}
-			listed[rp.FullName] = rp
-			found = append(found, store.DiscoveredRepository{ID: rp.ID, FullName: rp.FullName, Archived: rp.Archived, Fork: rp.Fork})
-		}
-		if r.store != nil {
-			renames, err := r.store.RecordRepositories(ctx, found, r.clock.Now())
-			if err != nil {
-				return res, fmt.Errorf("recording the repositories of %s: %w", owner, err)
-			}
-			for _, rn := range renames {
-				r.logger.InfoContext(ctx, "repository renamed: its stored artifacts and scans now carry the new name",
-					slog.Int64("repository_id", rn.ID), slog.String("from", rn.From.String()), slog.String("to", rn.To.String()),
-					slog.Int("artifacts", rn.Artifacts), slog.Int("scans", rn.Scans))
-			}
-			res.Renames = append(res.Renames, renames...)
 		}
 	}
 
@@ -324,4 +322,66 @@ func (r *Resolver) recall(ctx context.Context, sel *policy.Selector, owner strin
 			Status: OwnerFailed, Reason: "the listing of " + owner + " failed: not scanned this run, no decisions, nothing marked gone"})
 	}
 	return out
+}
+
+// listOwner lists one owner, conditionally when the store has a recent
+// listing, and records what it found. A failed listing is in Owner.Err;
+// the error is for the store failing.
+func (r *Resolver) listOwner(ctx context.Context, owner string, res *Resolution) (Owner, []store.DiscoveredRepository, error) {
+	now := r.clock.Now()
+	var prev github.ListingState
+	if r.store != nil {
+		l, ok, err := r.store.LatestOwnerListing(ctx, owner)
+		if err != nil {
+			return Owner{}, nil, err
+		}
+		if ok && now.Sub(l.ListedAt) < FullListingEvery {
+			prev = github.ListingState{User: l.User, ETags: l.ETags}
+		}
+	}
+	l, err := r.lister.ListOwnerRepositories(ctx, owner, prev)
+	o := Owner{Owner: owner, User: l.State.User, NotModified: l.NotModified, Pages: l.Pages, Requests: l.Requests, Counted: l.Counted, Err: err}
+	if err != nil {
+		r.logger.WarnContext(ctx, "listing an owner's repositories failed: its pattern-matched repositories get nothing this run",
+			slog.String("owner", owner), slog.Int("requests", l.Requests), slog.Any("error", err))
+		return o, nil, nil
+	}
+	var found []store.DiscoveredRepository
+	if l.NotModified {
+		known, err := r.store.ListedRepositories(ctx, owner)
+		if err != nil {
+			return o, nil, fmt.Errorf("recalling the repositories of %s: %w", owner, err)
+		}
+		for _, k := range known {
+			found = append(found, k.DiscoveredRepository)
+		}
+		if err := r.store.TouchOwnerListing(ctx, owner, now); err != nil {
+			return o, nil, fmt.Errorf("recording the unchanged listing of %s: %w", owner, err)
+		}
+	} else {
+		ids := map[int64]bool{}
+		for _, rp := range l.Repositories {
+			if !ids[rp.ID] {
+				ids[rp.ID] = true
+				found = append(found, store.DiscoveredRepository{ID: rp.ID, FullName: rp.FullName, Archived: rp.Archived, Fork: rp.Fork})
+			}
+		}
+		if r.store != nil {
+			renames, err := r.store.RecordOwnerListing(ctx, store.OwnerListing{Owner: owner, User: l.State.User, ETags: l.State.ETags, ListedAt: now}, found)
+			if err != nil {
+				return o, nil, fmt.Errorf("recording the repositories of %s: %w", owner, err)
+			}
+			for _, rn := range renames {
+				r.logger.InfoContext(ctx, "repository renamed: its stored artifacts and scans now carry the new name",
+					slog.Int64("repository_id", rn.ID), slog.String("from", rn.From.String()), slog.String("to", rn.To.String()),
+					slog.Int("artifacts", rn.Artifacts), slog.Int("scans", rn.Scans))
+			}
+			res.Renames = append(res.Renames, renames...)
+		}
+	}
+	o.Listed = len(found)
+	r.logger.InfoContext(ctx, "listed an owner's repositories", slog.String("owner", owner), slog.Bool("user", o.User),
+		slog.Bool("not_modified", o.NotModified), slog.Int("repositories", o.Listed), slog.Int("requests", o.Requests),
+		slog.Int("counted_requests", o.Counted))
+	return o, found, nil
 }

@@ -23,13 +23,13 @@ func TestListOwnerRepositoriesOrgPaginates(t *testing.T) {
 	f.sim.AddRepository("other/x")
 	f.sim.ResetCounts()
 
-	got, err := f.c.ListOwnerRepositories(t.Context(), "acme")
+	got, err := f.c.ListOwnerRepositories(t.Context(), "acme", ListingState{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.User || got.Pages != 3 || got.Requests != 3 || len(got.Repositories) != 250 {
+	if got.State.User || got.Pages != 3 || got.Requests != 3 || len(got.Repositories) != 250 {
 		t.Fatalf("listing: user %v, %d pages, %d requests, %d repositories; want an organisation, 3, 3, 250",
-			got.User, got.Pages, got.Requests, len(got.Repositories))
+			got.State.User, got.Pages, got.Requests, len(got.Repositories))
 	}
 	if n := f.sim.Requests()["GET "+githubsim.RouteOrgRepos]; n != 3 {
 		t.Errorf("simulator saw %d organisation listing requests, want 3 (ceil(250/100))", n)
@@ -61,7 +61,7 @@ func TestListOwnerRepositoriesUserFallsBack(t *testing.T) {
 	f.sim.AddRepository("octocat/a")
 	f.sim.SetOwnerKind("octocat", githubsim.User)
 	f.sim.ResetCounts()
-	got, err := f.c.ListOwnerRepositories(t.Context(), "octocat")
+	got, err := f.c.ListOwnerRepositories(t.Context(), "octocat", ListingState{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +69,8 @@ func TestListOwnerRepositoriesUserFallsBack(t *testing.T) {
 	for _, r := range got.Repositories {
 		names = append(names, r.FullName)
 	}
-	if !got.User || got.Requests != 2 || !cmp.Equal(names, []artifact.Repository{"octocat/a", "octocat/b"}) {
-		t.Errorf("user listing: user %v, %d requests, %v; want the 404 then the user listing by name", got.User, got.Requests, names)
+	if !got.State.User || got.Requests != 2 || !cmp.Equal(names, []artifact.Repository{"octocat/a", "octocat/b"}) {
+		t.Errorf("user listing: user %v, %d requests, %v; want the 404 then the user listing by name", got.State.User, got.Requests, names)
 	}
 	counts := f.sim.Requests()
 	if counts["GET "+githubsim.RouteOrgRepos] != 1 || counts["GET "+githubsim.RouteUserRepos] != 1 {
@@ -81,7 +81,7 @@ func TestListOwnerRepositoriesUserFallsBack(t *testing.T) {
 func TestListOwnerRepositoriesUnknownOwner(t *testing.T) {
 	t.Parallel()
 	f := newSimFixture(t, githubsim.Options{})
-	_, err := f.c.ListOwnerRepositories(t.Context(), "nobody")
+	_, err := f.c.ListOwnerRepositories(t.Context(), "nobody", ListingState{})
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown owner: %v, want ErrNotFound", err)
 	}
@@ -96,9 +96,41 @@ func TestListOwnerRepositoriesFailure(t *testing.T) {
 	// Page 2 fails for good: the listing fails, it does not end early.
 	f.sim.InjectFault(githubsim.Fault{Route: githubsim.RouteOrgRepos, Nth: 2, Status: http.StatusForbidden,
 		Body: `{"message":"Resource not accessible by integration"}`})
-	_, err := f.c.ListOwnerRepositories(t.Context(), "acme")
+	_, err := f.c.ListOwnerRepositories(t.Context(), "acme", ListingState{})
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusForbidden {
 		t.Errorf("failing page: %v, want a 403 APIError", err)
+	}
+}
+
+func TestListOwnerRepositoriesConditional(t *testing.T) {
+	t.Parallel()
+	f := newSimFixture(t, githubsim.Options{})
+	for i := range 150 {
+		f.sim.AddRepository(fmt.Sprintf("acme/r%03d", i))
+	}
+	first, err := f.c.ListOwnerRepositories(t.Context(), "acme", ListingState{})
+	if err != nil || len(first.State.ETags) != 2 || first.Counted != 2 {
+		t.Fatalf("first listing: %d ETags, %d counted, %v; want 2 and 2", len(first.State.ETags), first.Counted, err)
+	}
+	// Nothing changed: two free 304s.
+	again, err := f.c.ListOwnerRepositories(t.Context(), "acme", first.State)
+	if err != nil || !again.NotModified || again.Requests != 2 || again.Counted != 0 || again.Repositories != nil {
+		t.Fatalf("unchanged: not modified %v, %d requests, %d counted, %v", again.NotModified, again.Requests, again.Counted, err)
+	}
+	// An archived repository on page 2 changes that page: a full listing.
+	f.sim.SetArchived("acme/r000", true)
+	changed, err := f.c.ListOwnerRepositories(t.Context(), "acme", first.State)
+	if err != nil || changed.NotModified || len(changed.Repositories) != 150 {
+		t.Fatalf("changed: not modified %v, %d repositories, %v", changed.NotModified, len(changed.Repositories), err)
+	}
+	archived := 0
+	for _, r := range changed.Repositories {
+		if r.Archived {
+			archived++
+		}
+	}
+	if archived != 1 || changed.Counted > 3 {
+		t.Errorf("changed listing: %d archived, %d counted; want 1 and at most one more than the 2 pages", archived, changed.Counted)
 	}
 }

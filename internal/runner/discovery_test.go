@@ -312,3 +312,46 @@ func TestUserOwner(t *testing.T) {
 		t.Errorf("user owner: %+v", sum.Discovery.Owners)
 	}
 }
+
+func TestUnchangedOwnerListingIsFree(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := testbed.New(t, testbed.Options{})
+	for i := range 150 {
+		b.Sim.AddRepository(fmt.Sprintf("acme/r%03d", i))
+	}
+	b.Add("acme/r001", 8, nil)
+	list := "repositories: [\"acme/*\"]\n"
+	first, err := discoveryRunner(t, b, list, true).Run(ctx, runner.TriggerManual)
+	if err != nil || first.Discovery.Owners[0].Counted != 2 {
+		t.Fatalf("first run: %v, owners %+v", err, first.Discovery.Owners)
+	}
+	b.Clock.Advance(time.Hour)
+	second, err := discoveryRunner(t, b, list, true).Run(ctx, runner.TriggerManual)
+	if err != nil || second.Status != runner.StatusSucceeded {
+		t.Fatalf("second run: %v %s", err, second.Error)
+	}
+	o := second.Discovery.Owners[0]
+	if !o.NotModified || o.Counted != 0 || o.Requests != 2 || o.Listed != 150 || len(second.Scan.Repos) != 150 {
+		t.Errorf("unchanged listing: %+v, %d scanned; want two free 304s standing for 150 repositories", o, len(second.Scan.Repos))
+	}
+	// A repository created since changes the listing: it is found.
+	b.Add("acme/brand-new", 8, nil)
+	b.Clock.Advance(time.Hour)
+	third, err := discoveryRunner(t, b, list, true).Run(ctx, runner.TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := third.Discovery.Owners[0]; o.NotModified || o.Listed != 151 {
+		t.Errorf("changed listing: %+v", o)
+	}
+	if planned := plannedByRepo(t, b, third.RunID); planned["acme/brand-new"] != 4 {
+		t.Errorf("the new repository's deletions: %v", planned)
+	}
+	// After FullListingEvery the owner is listed in full whatever GitHub says.
+	b.Clock.Advance(discovery.FullListingEvery)
+	fourth, err := discoveryRunner(t, b, list, true).Run(ctx, runner.TriggerManual)
+	if err != nil || fourth.Discovery.Owners[0].NotModified || fourth.Discovery.Owners[0].Counted != 2 {
+		t.Errorf("after a day: %+v, %v; want a full listing", fourth.Discovery.Owners, err)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -183,6 +184,101 @@ func (s *Store) RunDiscoveries(ctx context.Context, ids ...int64) (map[int64]Run
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: reading the discovery of runs: %w", err)
+	}
+	return out, nil
+}
+
+// OwnerListing is the latest complete listing of an owner's repositories.
+type OwnerListing struct {
+	Owner string
+	// User reports the owner is a user account (listed by /users/…).
+	User bool
+	// ETags are the pages' entity tags, page 1 first; empty when GitHub
+	// gave none.
+	ETags []string
+	// ListedAt is when the listing was made: the repositories it showed
+	// have last_seen_at ListedAt.
+	ListedAt time.Time
+}
+
+// LatestOwnerListing returns the latest listing recorded for owner; ok is
+// false when there is none.
+func (s *Store) LatestOwnerListing(ctx context.Context, owner string) (l OwnerListing, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT owner, is_user, etags, listed_at FROM owner_listings WHERE owner = $1`, owner).
+		Scan(&l.Owner, &l.User, &l.ETags, &l.ListedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return OwnerListing{}, false, nil
+	}
+	if err != nil {
+		return OwnerListing{}, false, fmt.Errorf("store: reading the latest listing of %s: %w", owner, err)
+	}
+	l.ListedAt = l.ListedAt.UTC()
+	return l, true, nil
+}
+
+// RecordOwnerListing records a complete listing of l.Owner that showed
+// repos, in one transaction: the repositories as RecordRepositories does
+// (renames relinked), and the listing itself, for the next one to be
+// conditional.
+func (s *Store) RecordOwnerListing(ctx context.Context, l OwnerListing, repos []DiscoveredRepository) ([]Rename, error) {
+	var renames []Rename
+	err := s.retry(ctx, "recording an owner's listing", func(ctx context.Context, _ bool) error {
+		renames = nil
+		return s.InTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			if renames, err = recordRepositories(ctx, tx, repos, l.ListedAt); err != nil {
+				return err
+			}
+			etags := l.ETags
+			if etags == nil {
+				etags = []string{}
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO owner_listings (owner, is_user, etags, listed_at) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (owner) DO UPDATE SET is_user = excluded.is_user, etags = excluded.etags, listed_at = excluded.listed_at`,
+				l.Owner, l.User, etags, l.ListedAt)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: recording the listing of %s: %w", l.Owner, err)
+	}
+	return renames, nil
+}
+
+// TouchOwnerListing records that a conditional listing of owner found
+// nothing changed at seenAt: the repositories of its latest listing are
+// seen again, and the listing is dated seenAt.
+func (s *Store) TouchOwnerListing(ctx context.Context, owner string, seenAt time.Time) error {
+	return s.retry(ctx, "recording an unchanged listing", func(ctx context.Context, _ bool) error {
+		return s.InTx(ctx, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE repositories r SET last_seen_at = $2
+				FROM owner_listings l WHERE l.owner = $1 AND r.owner = $1 AND r.last_seen_at = l.listed_at`, owner, seenAt); err != nil {
+				return fmt.Errorf("store: recording an unchanged listing of %s: %w", owner, err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE owner_listings SET listed_at = $2 WHERE owner = $1`, owner, seenAt); err != nil {
+				return fmt.Errorf("store: recording an unchanged listing of %s: %w", owner, err)
+			}
+			return nil
+		})
+	})
+}
+
+// ListedRepositories returns the repositories the latest listing of owner
+// showed, by name: what an unchanged (304) listing stands for.
+func (s *Store) ListedRepositories(ctx context.Context, owner string) ([]KnownRepository, error) {
+	known, err := s.KnownRepositories(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	l, ok, err := s.LatestOwnerListing(ctx, owner)
+	if err != nil || !ok {
+		return nil, err
+	}
+	out := known[:0]
+	for _, k := range known {
+		if k.LastSeenAt.Equal(l.ListedAt) {
+			out = append(out, k)
+		}
 	}
 	return out, nil
 }

@@ -155,3 +155,44 @@ func TestUpgradeFrom0004KeepsHistory(t *testing.T) {
 		t.Errorf("audit row: %q, %v", name, err)
 	}
 }
+
+func TestOwnerListingRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := newStore(t)
+	t0 := time.Date(2026, 6, 1, 12, 0, 0, 123456789, time.UTC)
+	if _, ok, err := st.LatestOwnerListing(ctx, "acme"); ok || err != nil {
+		t.Fatalf("no listing yet: ok %v, %v", ok, err)
+	}
+	l := store.OwnerListing{Owner: "acme", User: true, ETags: []string{`W/"a"`, `W/"b"`}, ListedAt: t0}
+	if _, err := st.RecordOwnerListing(ctx, l, []store.DiscoveredRepository{{ID: 1, FullName: "acme/a"}, {ID: 2, FullName: "acme/b"}}); err != nil {
+		t.Fatal(err)
+	}
+	// A later listing without acme/b: it stays known but is no longer listed.
+	t1 := t0.Add(time.Hour)
+	l.ListedAt, l.ETags = t1, nil
+	if _, err := st.RecordOwnerListing(ctx, l, []store.DiscoveredRepository{{ID: 1, FullName: "acme/a"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := st.LatestOwnerListing(ctx, "acme")
+	if err != nil || !ok || !got.User || len(got.ETags) != 0 || !got.ListedAt.Equal(t1.Truncate(time.Microsecond)) {
+		t.Errorf("latest listing: %+v, %v, %v", got, ok, err)
+	}
+	listed, err := st.ListedRepositories(ctx, "acme")
+	if err != nil || len(listed) != 1 || listed[0].FullName != "acme/a" {
+		t.Errorf("listed repositories: %+v, %v; want acme/a alone", listed, err)
+	}
+	// An unchanged listing moves the listed ones' last_seen_at on, only theirs.
+	t2 := t1.Add(time.Hour)
+	if err := st.TouchOwnerListing(ctx, "acme", t2); err != nil {
+		t.Fatal(err)
+	}
+	listed, err = st.ListedRepositories(ctx, "acme")
+	if err != nil || len(listed) != 1 || !listed[0].LastSeenAt.Equal(t2.Truncate(time.Microsecond)) {
+		t.Errorf("after an unchanged listing: %+v, %v", listed, err)
+	}
+	known, _ := st.KnownRepositories(ctx, "acme")
+	if len(known) != 2 || !known[1].LastSeenAt.Equal(t0.Truncate(time.Microsecond)) {
+		t.Errorf("known repositories: %+v", known)
+	}
+}
