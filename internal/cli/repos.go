@@ -121,6 +121,10 @@ func printDiscovery(w io.Writer, res discovery.Resolution, names bool) {
 			fmt.Fprintf(w, "  %s: listing FAILED after %s: %v\n", o.Owner, plural(o.Requests, "request"), o.Err)
 			continue
 		}
+		if o.NotModified {
+			fmt.Fprintf(w, "  %s (%s): %s, unchanged since the last listing: %s answered 304, free\n", o.Owner, kind, plural(o.Listed, "repository"), plural(o.Requests, "request"))
+			continue
+		}
 		fmt.Fprintf(w, "  %s (%s): %s listed in %s\n", o.Owner, kind, plural(o.Listed, "repository"), plural(o.Requests, "request"))
 	}
 	var skipped []discovery.Repo
