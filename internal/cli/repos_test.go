@@ -79,6 +79,10 @@ func TestScanResolvesPatterns(t *testing.T) {
 	if !strings.Contains(r.stdout, "2 repositories, 20 artifacts") || strings.Contains(r.stdout, "octo/old ") {
 		t.Errorf("scan output:\n%s", r.stdout)
 	}
+	// A second scan's listing is a free 304.
+	if r := w.run(t, "scan"); r.code != 0 || !strings.Contains(r.stdout, "octo (organization): 4 repositories, unchanged since the last listing: 1 request answered 304, free") {
+		t.Errorf("second scan: exit %d\n%s", r.code, r.stdout)
+	}
 	// plan sees the discovered repositories without calling GitHub.
 	w.Sim.ResetCounts()
 	if r := w.run(t, "plan"); r.code != 0 || strings.Contains(r.stdout, "never scanned") || w.Sim.TotalRequests() != 0 {
