@@ -292,19 +292,21 @@ func (s *Server) serveOwnerRoutes(c *call) bool {
 		s.serveOwnerRepos(c)
 		return true
 	}
-	if c.rt.owner == "" {
-		return false
-	}
-	key, err := parseRepository(c.rt.owner + "/" + c.rt.repo)
-	if err != nil {
+	if c.rt.name == RouteUnknown || c.rt.name == RouteBlob {
 		return false
 	}
 	s.mu.RLock()
-	current, moved := s.repos[key], s.moved[key]
+	current := s.repoFor(c.rt)
 	archived := current != nil && current.archived
+	var moved *repository
 	var id int64
-	if moved != nil {
-		id = moved.id
+	if current == nil && c.rt.owner != "" { // only then can it be an old name
+		if key, err := parseRepository(c.rt.owner + "/" + c.rt.repo); err == nil {
+			moved = s.moved[key]
+		}
+		if moved != nil {
+			id = moved.id
+		}
 	}
 	s.mu.RUnlock()
 	switch {

@@ -157,4 +157,9 @@ func TestArchivedRepositoryRefusesDelete(t *testing.T) {
 	if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "archived") || !s.Exists("acme/old", id) {
 		t.Errorf("delete in an archived repository: %d %s", r.status, r.body)
 	}
+	repoID, _ := s.RepositoryID("acme/old")
+	r = serve(t, s, http.MethodDelete, fmt.Sprintf("/repositories/%d/actions/artifacts/%d", repoID, id))
+	if r.status != http.StatusForbidden || !s.Exists("acme/old", id) {
+		t.Errorf("delete by repository id in an archived repository: %d %s", r.status, r.body)
+	}
 }
