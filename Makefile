@@ -14,7 +14,7 @@ BENCHTIME ?= 2s
 BENCHCOUNT ?= 1
 FUZZTIME  ?= 30s
 # package:FuzzTarget pairs run by `make fuzz`, each for FUZZTIME.
-FUZZ_TARGETS ?= ./policy:FuzzParse ./policy:FuzzParseDuration ./policy:FuzzParseSize ./policy:FuzzGlob \
+FUZZ_TARGETS ?= ./policy:FuzzParse ./policy:FuzzParseSelector ./policy:FuzzParseDuration ./policy:FuzzParseSize ./policy:FuzzGlob \
 	./internal/webhook:FuzzVerifySignature ./internal/webhook:FuzzParseWorkflowRun
 
 .PHONY: all test lint fmt-check vet staticcheck cross unit build bench fuzz demo clean

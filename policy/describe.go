@@ -14,10 +14,7 @@ import (
 func Describe(w io.Writer, p *Policy) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "policy %s (version %d, sha256 %s)\n", p.File, p.Version, p.SHA256)
-	fmt.Fprintf(&b, "\nrepositories (%d):\n", len(p.Repositories))
-	for _, r := range p.Repositories {
-		fmt.Fprintf(&b, "  %s\n", r)
-	}
+	describeRepositories(&b, p)
 	b.WriteString("\nsafety:\n")
 	if p.MinAge == 0 {
 		b.WriteString("  safety.min_age is 0: an artifact may be deleted as soon as a delete rule matches it\n")

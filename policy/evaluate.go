@@ -163,10 +163,6 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 		latest:  make([]*latestRanks, len(p.Rules)),
 		scratch: make([]byte, 0, 256),
 	}
-	listed := make(map[string]bool, len(p.Repositories))
-	for _, r := range p.Repositories {
-		listed[string(r)] = true
-	}
 	if slices.ContainsFunc(p.Rules, func(r Rule) bool { return r.KeepLatest > 0 }) {
 		e.order = make([]newness, len(arts))
 	}
@@ -190,7 +186,7 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 		if !ok {
 			idx = int32(len(e.repos))
 			index[string(a.Repository)] = idx
-			e.repos = append(e.repos, newRepoInfo(p, string(a.Repository), listed))
+			e.repos = append(e.repos, newRepoInfo(p, string(a.Repository)))
 		}
 		e.repoIdx[i] = idx
 		last, lastIdx = string(a.Repository), idx
@@ -198,14 +194,20 @@ func newEvaluation(p *Policy, arts []artifact.Artifact, now time.Time) *evaluati
 	return e
 }
 
-func newRepoInfo(p *Policy, repo string, listed map[string]bool) repoInfo {
+func newRepoInfo(p *Policy, repo string) repoInfo {
 	name := strings.ToLower(repo)
-	info := repoInfo{name: name, listed: listed[name], ruleOK: make([]bool, len(p.Rules))}
+	// Once per distinct repository of the input, not per artifact, so
+	// patterns cost nothing at a million artifacts.
+	info := repoInfo{name: name, listed: p.Selects(artifact.Repository(name)), ruleOK: make([]bool, len(p.Rules))}
+	excludedBy := p.Selector.Explain(name).ExcludedBy
 	for ri := range p.Rules {
 		info.ruleOK[ri] = p.Rules[ri].Repositories.Match(name)
 	}
 	if !info.listed {
 		info.notListedReason = "repository " + name + " is not in the policy's repositories"
+		if excludedBy != nil {
+			info.notListedReason = "repository " + name + " is excluded by the policy's repositories entry " + excludedBy.Text
+		}
 	}
 	return info
 }

@@ -20,8 +20,8 @@ func TestExamplePolicyFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("policies.example.yaml does not load:\n%v", err)
 	}
-	if len(p.Rules) != 8 || len(p.Repositories) != 5 || p.MinAge != 24*time.Hour {
-		t.Fatalf("rules %d, repositories %d, min_age %v", len(p.Rules), len(p.Repositories), p.MinAge)
+	if len(p.Rules) != 8 || !cmp.Equal(p.Selector.PatternOwners(), []string{"octo-org"}) || p.MinAge != 24*time.Hour {
+		t.Fatalf("rules %d, pattern owners %v, min_age %v", len(p.Rules), p.Selector.PatternOwners(), p.MinAge)
 	}
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour

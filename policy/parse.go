@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // maxPolicyBytes bounds the policy file: a real one is a few kilobytes, and
@@ -132,7 +130,7 @@ func addSyntaxError(sink *errorSink, err error) {
 	sink.addf(line, 1, "YAML syntax error: %s", msg)
 }
 
-var topKeys = []string{"version", "repositories", "safety", "rules"}
+var topKeys = []string{"version", "repositories", "include_archived", "safety", "rules"}
 
 // policy walks the top-level mapping into p.
 func (w *walker) policy(root *yaml.Node, p *Policy) {
@@ -155,7 +153,10 @@ func (w *walker) policy(root *yaml.Node, p *Policy) {
 			}
 		case "repositories":
 			seenRepos = true
-			p.Repositories, reposOK = w.repositories(kv.value)
+			p.Selector, reposOK = w.repositories(kv.value)
+			p.Repositories = p.Selector.Listed()
+		case "include_archived":
+			p.IncludeArchived, _ = w.boolean(kv.value, "include_archived")
 		case "safety":
 			w.safety(kv.value, p)
 		case "rules":
@@ -168,43 +169,34 @@ func (w *walker) policy(root *yaml.Node, p *Policy) {
 		w.errf(root, "version is missing; add version: 1")
 	}
 	if !seenRepos {
-		w.errf(root, "repositories is missing; list the owner/name repositories to scan")
+		w.errf(root, "repositories is missing; list the repositories to scan, as owner/name or owner/pattern (acme/*)")
 	}
 	if rulesNode != nil {
-		var known []artifact.Repository
+		var known *Selector
 		if reposOK {
-			known = p.Repositories
+			known = p.Selector
 		}
 		p.Rules = w.rules(rulesNode, known)
 	}
 }
 
-// repositories reads the top-level list of repositories to scan.
-func (w *walker) repositories(n *yaml.Node) ([]artifact.Repository, bool) {
+// repositories reads the top-level list of repositories to scan: plain
+// owner/name entries, owner/glob patterns and !owner/glob exclusions.
+func (w *walker) repositories(n *yaml.Node) (*Selector, bool) {
 	vals, nodes, ok := w.textList(n, "repositories", false)
 	if !ok {
 		return nil, false
 	}
-	var out []artifact.Repository
-	seen := map[artifact.Repository]bool{}
-	for i, v := range vals {
-		if strings.ContainsAny(v, "*[!\\") {
-			w.errf(nodes[i], "repositories lists the repositories to scan as owner/name, not patterns: %q", v)
-			ok = false
-			continue
-		}
-		repo, err := artifact.ParseRepository(v)
-		if err != nil {
-			w.errf(nodes[i], "repository %q is not owner/name", v)
-			ok = false
-			continue
-		}
-		if !seen[repo] {
-			seen[repo] = true
-			out = append(out, repo)
+	sel, errs := compileSelector(vals, func(i int) (int, int) { return nodes[i].Line, nodes[i].Column })
+	for i := range vals {
+		if err, bad := errs[i]; bad {
+			w.errf(nodes[i], "%v", err)
 		}
 	}
-	return out, ok
+	if len(errs) > 0 {
+		return nil, false
+	}
+	return sel, true
 }
 
 // safety reads the safety section.

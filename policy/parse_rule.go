@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 var ruleKeys = []string{
@@ -24,7 +22,7 @@ var ruleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$`)
 
 // rules reads the rules list. known holds the policy's repositories when
 // they were valid, to catch a rule scoped to none of them.
-func (w *walker) rules(n *yaml.Node, known []artifact.Repository) []Rule {
+func (w *walker) rules(n *yaml.Node, known *Selector) []Rule {
 	pos := n
 	n = resolve(n)
 	if !w.checkTag(pos, n) {
@@ -58,7 +56,7 @@ func (w *walker) rules(n *yaml.Node, known []artifact.Repository) []Rule {
 
 // rule reads and checks one rule. It returns ok=false when the rule had
 // errors, which are already recorded.
-func (w *walker) rule(n *yaml.Node, known []artifact.Repository) (Rule, bool) {
+func (w *walker) rule(n *yaml.Node, known *Selector) (Rule, bool) {
 	r := Rule{Line: n.Line, Column: n.Column, ArchiveRequired: true}
 	entries, ok := w.mapping(n, "a rule")
 	if !ok {
@@ -138,7 +136,7 @@ func (w *walker) rule(n *yaml.Node, known []artifact.Repository) (Rule, bool) {
 }
 
 // checkRule applies the checks that involve several keys of one rule.
-func (w *walker) checkRule(n *yaml.Node, r *Rule, nodes map[string]*yaml.Node, known []artifact.Repository) {
+func (w *walker) checkRule(n *yaml.Node, r *Rule, nodes map[string]*yaml.Node, known *Selector) {
 	label := "rule"
 	if r.Name != "" {
 		label = fmt.Sprintf("rule %s", r.Name)
@@ -202,14 +200,7 @@ func (w *walker) checkRule(n *yaml.Node, r *Rule, nodes map[string]*yaml.Node, k
 		}
 	}
 	if r.Repositories != nil && known != nil {
-		matched := false
-		for _, repo := range known {
-			if r.Repositories.Match(string(repo)) {
-				matched = true
-				break
-			}
-		}
-		if !matched {
+		if !r.Repositories.couldSelect(known) {
 			w.errf(nodes["repositories"], "%s: repositories %s matches none of the policy's repositories, so the rule would never apply", label, r.Repositories)
 		}
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"time"
 
 	"github.com/retentiond/retentiond/internal/artifact"
@@ -41,9 +42,19 @@ type Policy struct {
 	SHA256 string
 	// Version is the policy language version; only 1 exists.
 	Version int
-	// Repositories are the repositories to scan, lower-case owner/name,
-	// deduplicated, in file order.
+	// Repositories are the plain owner/name entries of the repositories
+	// list that no exclusion removes, lower-case, deduplicated, in file
+	// order. Patterns are in Selector, and resolved against GitHub at the
+	// start of each run.
 	Repositories []artifact.Repository
+	// Selector is the whole repositories list, patterns and exclusions
+	// included: which repositories the policy scans and decides on.
+	Selector *Selector
+	// IncludeArchived (include_archived: true) scans and reports archived
+	// repositories that patterns match; they still get no deletions,
+	// since GitHub refuses to delete their artifacts. By default they are
+	// skipped.
+	IncludeArchived bool
 	// MinAge is safety.min_age: no artifact younger than this is deleted,
 	// whatever the rules say.
 	MinAge time.Duration
@@ -140,3 +151,12 @@ const (
 	condSizeLessThan
 	condExpired
 )
+
+// Selects reports whether the policy scans and decides on repo: a plain
+// entry or a pattern includes it and no exclusion removes it.
+func (p *Policy) Selects(repo artifact.Repository) bool {
+	if p.Selector == nil {
+		return slices.Contains(p.Repositories, repo)
+	}
+	return p.Selector.Match(string(repo))
+}

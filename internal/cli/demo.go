@@ -73,7 +73,9 @@ func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
 
 	// The simulated organisation, served on loopback like the real API.
 	sim := githubsim.New(githubsim.Options{Token: demoToken, Logger: logger})
-	repos := sim.DemoOrg(e.Clock.Now())
+	sim.DemoOrg(e.Clock.Now())
+	seedDemoArchived(sim, e.Clock.Now())
+	repos := sim.Repositories()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("starting the GitHub simulator: %w", err)
@@ -115,6 +117,8 @@ func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
 	if err != nil {
 		return err
 	}
+	printDiscovery(e.Stdout, sum.Discovery, true)
+	fmt.Fprintln(e.Stdout)
 	if err := printRun(ctx, e, a, sum.RunID, 15); err != nil {
 		return err
 	}

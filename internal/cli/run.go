@@ -86,6 +86,7 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		Clock:              e.Clock,
 		Logger:             a.logger,
 		Metrics:            m,
+		Resolver:           a.runResolver(e),
 	}
 }
 

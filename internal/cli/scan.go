@@ -93,10 +93,17 @@ func runScan(ctx context.Context, e *Env, args []string, opts *scanOpts) error {
 		return err
 	}
 	defer closeFn()
-	res := a.scanner(e).ScanAll(ctx, a.policy.Repositories, nil)
+	repos, found, err := a.scanRepositories(ctx, e)
+	if err != nil {
+		return err
+	}
+	res := a.scanner(e).ScanAll(ctx, repos, nil)
 	printScan(e, res)
 	if res.Failed() > 0 {
 		return fmt.Errorf("%d of %d repository scans failed", res.Failed(), len(res.Repos))
+	}
+	if err := found.Err(); err != nil {
+		return fmt.Errorf("the repositories of %d owner(s) could not be listed, so theirs were not scanned: %w", found.Counts().OwnersFailed, err)
 	}
 	return nil
 }

@@ -27,6 +27,9 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 		fmt.Fprintf(w, "  reviewed run   %d: %d decisions to apply\n", r.ReviewedRunID, r.PlannedDeletions)
 	} else {
 		fmt.Fprintf(w, "  repositories   %d scanned, %d failed\n", r.RepositoriesScanned, r.RepositoriesFailed)
+		if err := printRunDiscovery(ctx, w, a, r.ID); err != nil {
+			return err
+		}
 		fmt.Fprintf(w, "  artifacts      %d seen, %d kept, %d to delete\n", r.ArtifactsSeen, r.Kept, r.PlannedDeletions)
 	}
 	if r.DryRun {

@@ -22,6 +22,7 @@ func (a *app) webhookHandler(ctx context.Context, e *Env) *webhook.Handler {
 	h := webhook.New(webhook.Config{
 		Secret:       secret,
 		Repositories: a.policy.Repositories,
+		Selects:      a.policy.Selects,
 		Scanner:      a.scanner(e),
 		Deliveries:   a.store,
 		Clock:        e.Clock,

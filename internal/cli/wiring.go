@@ -2,7 +2,9 @@ package cli
 
 import (
 	"github.com/retentiond/retentiond/internal/archive"
+	"github.com/retentiond/retentiond/internal/discovery"
 	"github.com/retentiond/retentiond/internal/github"
+	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/internal/webhook"
 	"github.com/retentiond/retentiond/janitor"
@@ -20,4 +22,7 @@ var (
 	_ archive.Downloader = (*github.Client)(nil)
 	_ webhook.Scanner    = (*scanner.Scanner)(nil)
 	_ webhook.Deliveries = (*store.Store)(nil)
+	_ discovery.Lister   = (*github.Client)(nil)
+	_ discovery.Store    = (*store.Store)(nil)
+	_ runner.Resolver    = (*discovery.Resolver)(nil)
 )

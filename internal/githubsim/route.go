@@ -23,6 +23,8 @@ type route struct {
 	runID      int64
 	format     string
 	blobPath   string // the rest of a blob path, parsed by serveBlob
+	ownerLogin string // set for /orgs/{org}/repos and /users/{user}/repos
+	ownerID    int64  // set for /organizations/{id}/repos and /user/{id}/repos
 }
 
 // byID reports whether the request named its repository by numeric id.
@@ -44,6 +46,9 @@ func parseRoute(method, path string) route {
 		path = path[len(enterprisePrefix):]
 	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
+	if ort, ok := parseOwnerRoute(rt, method, seg); ok {
+		return ort
+	}
 	var rest []string
 	switch {
 	case len(seg) >= 4 && seg[0] == "repos" && seg[1] != "" && seg[2] != "":

@@ -95,6 +95,9 @@ type Server struct {
 	nextArtifactID int64
 	nextRepoID     int64
 	nextRunID      int64
+	owners         map[string]*owner      // by lower-cased login
+	nextOwnerID    int64                  // owners get ids in creation order
+	moved          map[string]*repository // old names of renamed repositories
 
 	rateMu    sync.Mutex
 	rate      rateState
@@ -224,7 +227,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.faultCount.Load() > 0 && !s.applyFault(c) {
 		return
 	}
-	if s.notModified(c) {
+	if s.notModified(c) || s.ownerNotModified(c) {
 		return
 	}
 	snap, ok := s.charge()
@@ -241,6 +244,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, secondaryMessage, docSecondaryLimit, false)
 			return
 		}
+	}
+	if s.serveOwnerRoutes(c) {
+		return
 	}
 	switch rt.name {
 	case RouteList, RouteListRun:

@@ -33,6 +33,9 @@ type repository struct {
 	byRun map[int64][]*entry
 	// version changes with every change to the repository; ETags hash it.
 	version uint64
+	// archived and fork are the repository's flags in owner listings
+	// (SetArchived, SetFork).
+	archived, fork bool
 }
 
 // entry is one stored artifact.
@@ -113,6 +116,7 @@ func (s *Server) ensureRepoLocked(display, key string, id int64) *repository {
 	}
 	s.repos[key] = r
 	s.reposByID[id] = r
+	s.ownerLocked(artifact.Repository(key).Owner())
 	return r
 }
 

@@ -124,7 +124,7 @@ func (r *Runner) reviewedItems(ctx context.Context, reviewedID int64, opts Apply
 	for _, e := range entries {
 		rule := rules[strings.ToLower(e.Rule)]
 		switch {
-		case !slices.Contains(r.policy.Repositories, e.Repository):
+		case !r.policy.Selects(e.Repository):
 			problems = appendOnce(problems, fmt.Sprintf("repository %s is no longer in the policy", e.Repository))
 			continue
 		case rule == nil:

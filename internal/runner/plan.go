@@ -21,14 +21,21 @@ const planChunk = 1000
 // planRepository is the planning step that Run and Plan share: it loads
 // repo's live artifacts, evaluates the policy over them at now, records the
 // keep decisions (j is nil for `plan`, which records nothing) and adds the
-// delete decisions to plan. Only the artifacts and their decisions are held:
+// delete decisions to plan — or, when held is a reason (an archived
+// repository included for reporting), records them as keeps that say so.
+// Only the artifacts and their decisions are held:
 // keeps and deletes are written a chunk at a time, never copied whole.
-func (r *Runner) planRepository(ctx context.Context, log *slog.Logger, j *janitor.Janitor, runID int64, plan *store.DeletionPlan, repo artifact.Repository, now time.Time) (planned, error) {
+func (r *Runner) planRepository(ctx context.Context, log *slog.Logger, j *janitor.Janitor, runID int64, plan *store.DeletionPlan, repo artifact.Repository, held string, now time.Time) (planned, error) {
 	arts, err := r.store.PolicyArtifacts(ctx, repo)
 	if err != nil {
 		return planned{}, fmt.Errorf("loading the artifacts of %s: %w", repo, err)
 	}
 	decisions := policy.Evaluate(r.policy, arts, now)
+	if held != "" {
+		for i := range decisions {
+			holdDecision(&decisions[i], held)
+		}
+	}
 	n := planned{evaluated: len(arts)}
 	keeps := make([]janitor.Item, 0, min(planChunk, len(arts)))
 	deletes := make([]store.PlannedDeletion, 0, min(planChunk, len(arts)))
@@ -168,7 +175,11 @@ func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 		p.Close()
 		return nil, err
 	}
-	for _, repo := range r.policy.Repositories {
+	repos, err := r.planRepositories(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, repo := range repos {
 		sc, scanned := latest[repo]
 		switch {
 		case !scanned:
@@ -177,7 +188,7 @@ func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 		case sc.Status != store.ScanComplete:
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
 		}
-		n, err := r.planRepository(ctx, r.logger, nil, 0, work, repo, now)
+		n, err := r.planRepository(ctx, r.logger, nil, 0, work, repo, "", now)
 		if err != nil {
 			return fail(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/retentiond/retentiond/internal/clock"
+	"github.com/retentiond/retentiond/internal/discovery"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/janitor"
 	"github.com/retentiond/retentiond/policy"
@@ -66,6 +67,9 @@ type Config struct {
 	Clock   clock.Clock
 	Logger  *slog.Logger
 	Metrics *Metrics // optional
+	// Resolver resolves repositories patterns at the start of each run;
+	// nil scans the policy's plain repositories only.
+	Resolver Resolver
 }
 
 // Runner performs runs.
@@ -103,6 +107,8 @@ type Summary struct {
 	FinishedAt  time.Time
 	Error       string
 	ArtifactsIn int // artifacts evaluated
+	// Discovery is what the policy's repositories resolved to.
+	Discovery discovery.Resolution
 }
 
 // janitor is the one place a janitor is made, for runs and applies alike.
@@ -266,7 +272,11 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 // away); per-repository problems are recorded in sum.
 func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janitor, sum *Summary) error {
 	runID := sum.RunID
-	sum.Scan = r.scanner.ScanAll(ctx, r.policy.Repositories, &runID)
+	repos, held, err := r.resolveRepositories(ctx, log, sum)
+	if err != nil {
+		return err
+	}
+	sum.Scan = r.scanner.ScanAll(ctx, repos, &runID)
 
 	// One repository at a time: its decisions are evaluated, its keeps
 	// recorded and its deletes added to the run's plan in the database, so
@@ -287,7 +297,7 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		n, err := r.planRepository(ctx, log, j, runID, plan, rr.Repository, r.cfg.Clock.Now())
+		n, err := r.planRepository(ctx, log, j, runID, plan, rr.Repository, held[rr.Repository], r.cfg.Clock.Now())
 		if err != nil {
 			return err
 		}
@@ -314,6 +324,7 @@ func (r *Runner) conclude(sum *Summary, runErr error) {
 	if runErr != nil {
 		why = append(why, runErr.Error())
 	}
+	why = append(why, sum.Discovery.Problems()...)
 	for _, rr := range sum.Scan.Repos {
 		if rr.Err != nil {
 			why = append(why, fmt.Sprintf("%s: no deletions: %v", rr.Repository, rr.Err))

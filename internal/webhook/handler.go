@@ -94,6 +94,10 @@ type Config struct {
 	Workers int
 	// Retention defaults to DefaultRetention.
 	Retention time.Duration
+	// Selects, when set, decides instead of Repositories which
+	// repositories' events are scanned: the policy's patterns
+	// (policy.Policy.Selects) reach repositories no list names.
+	Selects func(artifact.Repository) bool
 }
 
 // Handler is the POST /webhook endpoint. Start its workers with Start; until
@@ -101,6 +105,7 @@ type Config struct {
 type Handler struct {
 	secret     string
 	repos      map[artifact.Repository]bool
+	selects    func(artifact.Repository) bool
 	scanner    Scanner
 	deliveries Deliveries
 	clock      clock.Clock
@@ -156,6 +161,7 @@ func New(cfg Config) *Handler {
 	h := &Handler{
 		secret:     cfg.Secret,
 		repos:      repos,
+		selects:    cfg.Selects,
 		scanner:    cfg.Scanner,
 		deliveries: cfg.Deliveries,
 		clock:      cfg.Clock,
@@ -229,7 +235,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt: h.clock.Now(),
 	}
 	switch {
-	case !h.repos[run.Repository]:
+	case !h.inPolicy(run.Repository):
 		h.ignore(ctx, w, d, "repository is not in the policy")
 	case run.Action != "completed":
 		h.ignore(ctx, w, d, fmt.Sprintf("action %q is not completed", clip(run.Action)))
@@ -345,4 +351,12 @@ func clip(s string) string {
 		return s[:limit] + "…"
 	}
 	return s
+}
+
+// inPolicy reports whether repo's events are the policy's to scan.
+func (h *Handler) inPolicy(repo artifact.Repository) bool {
+	if h.selects != nil {
+		return h.selects(repo)
+	}
+	return h.repos[repo]
 }
