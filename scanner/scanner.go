@@ -107,13 +107,13 @@ type RepoResult struct {
 	Mode store.ScanMode
 	// Fallback, when set, says why an incremental or not-modified scan did
 	// not reconcile and went on to list every page.
-	Fallback   string
-	Artifacts  int   // artifacts listed
-	Bytes      int64 // their total size_in_bytes
-	New        int   // first seen in this scan
-	Gone       int   // marked gone by this scan
-	Duration   time.Duration
-	Err        error
+	Fallback  string
+	Artifacts int   // artifacts listed
+	Bytes     int64 // their total size_in_bytes
+	New       int   // first seen in this scan
+	Gone      int   // marked gone by this scan
+	Duration  time.Duration
+	Err       error
 }
 
 // Result is the outcome of scanning several repositories, in the order asked.

@@ -43,6 +43,10 @@ func parseRoute(method, path string) route {
 		rt.prefix = enterprisePrefix
 		path = path[len(enterprisePrefix):]
 	}
+	if path == "/rate_limit" && method == http.MethodGet {
+		rt.name = RouteRateLimit
+		return rt
+	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	var rest []string
 	switch {
