@@ -182,7 +182,7 @@ func (s *Server) render(c *call) *rendered {
 	case RouteGet:
 		c.page.found = s.renderGet(c, bp)
 	}
-	if c.page.found {
+	if c.page.found && !s.noETags {
 		c.page.etag = etagOf(*bp, c.page.link)
 	}
 	return c.page
@@ -200,7 +200,7 @@ func (c *call) release() {
 // Such requests are free: they are not charged to the primary budget.
 func (s *Server) notModified(c *call) bool {
 	inm := c.r.Header.Get("If-None-Match")
-	if inm == "" {
+	if inm == "" || s.noETags {
 		return false
 	}
 	switch c.rt.name {
@@ -231,7 +231,9 @@ func (s *Server) serveList(c *call) {
 	if page.link != "" {
 		h.Set("Link", page.link)
 	}
-	h.Set("ETag", page.etag)
+	if page.etag != "" {
+		h.Set("ETag", page.etag)
+	}
 	h.Set("Cache-Control", cacheControl)
 	writeJSON(c.w, http.StatusOK, *page.bp)
 }
@@ -306,7 +308,9 @@ func (s *Server) serveGet(c *call) {
 		return
 	}
 	h := c.w.Header()
-	h.Set("ETag", page.etag)
+	if page.etag != "" {
+		h.Set("ETag", page.etag)
+	}
 	h.Set("Cache-Control", cacheControl)
 	writeJSON(c.w, http.StatusOK, *page.bp)
 }

@@ -61,6 +61,10 @@ type Options struct {
 	// with a fake Clock: it stands for the network, not for GitHub's clock.
 	Latency       time.Duration
 	LatencyJitter time.Duration
+	// WithoutETags serves no ETag and ignores If-None-Match, for testing
+	// that scans stay correct and cheap without them: GitHub's docs promise
+	// ETags for most endpoints but do not name the artifacts list.
+	WithoutETags bool
 }
 
 // Route names, as used by Fault.Route, OnRequest hooks and the keys of
@@ -95,6 +99,7 @@ type Server struct {
 	blobKey   []byte
 	latency   time.Duration
 	jitter    time.Duration
+	noETags   bool
 
 	mu             sync.RWMutex
 	repos          map[string]*repository // by lower-cased owner/name
@@ -134,6 +139,7 @@ func New(opts Options) *Server {
 		limStatus: opts.RateLimitStatus,
 		latency:   max(opts.Latency, 0),
 		jitter:    max(opts.LatencyJitter, 0),
+		noETags:   opts.WithoutETags,
 
 		repos:          make(map[string]*repository),
 		reposByID:      make(map[int64]*repository),
