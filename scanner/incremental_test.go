@@ -180,7 +180,7 @@ func TestFullScanInterval(t *testing.T) {
 	b.Add(api, 250, nil)
 	s := newIncremental(b)
 	scanOnce(t, b, s) // at Epoch+1h
-	for range 23 { // 1h to 23h after it
+	for range 23 {    // 1h to 23h after it
 		check(t, "within the interval", scanOnce(t, b, s), want{mode: store.ScanNotModified, requests: 1})
 	}
 	// 24 hours after the full scan: another full one, though nothing changed.
