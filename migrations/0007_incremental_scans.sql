@@ -61,8 +61,9 @@ WHERE s.status = 'complete';
 
 -- The budget: repositories a run left unscanned to keep RATE_LIMIT_RESERVE
 -- of the rate limit (they got no deletions and did not fail), the requests
--- it estimated before scanning, and what it made and was charged for.
+-- it estimated before scanning, and the requests its scans made and how
+-- many of them counted against the rate limit.
 ALTER TABLE runs ADD COLUMN repositories_skipped int NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN requests_estimated int NULL;
-ALTER TABLE runs ADD COLUMN requests_made int NULL;
-ALTER TABLE runs ADD COLUMN requests_costed int NULL;
+ALTER TABLE runs ADD COLUMN scan_requests int NULL;
+ALTER TABLE runs ADD COLUMN scan_requests_costed int NULL;

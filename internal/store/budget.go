@@ -7,9 +7,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// RunRequests is a run's use of the rate limit: what it estimated before
-// scanning, what it made and was charged for, and how many repositories it
-// left unscanned to stay above RATE_LIMIT_RESERVE.
+// RunRequests is a run's use of the rate limit: the requests it estimated
+// before scanning, the requests its scans made (Made) and how many of those
+// counted against the limit (Costed), and how many repositories it left
+// unscanned to stay above RATE_LIMIT_RESERVE.
 type RunRequests struct {
 	Skipped   int
 	Estimated int
@@ -22,7 +23,7 @@ type RunRequests struct {
 func (s *Store) RecordRunRequests(ctx context.Context, runID int64, r RunRequests) error {
 	err := s.retry(ctx, "recording the requests of a run", func(ctx context.Context, _ bool) error {
 		_, err := s.pool.Exec(ctx,
-			`UPDATE runs SET repositories_skipped = $2, requests_estimated = $3, requests_made = $4, requests_costed = $5
+			`UPDATE runs SET repositories_skipped = $2, requests_estimated = $3, scan_requests = $4, scan_requests_costed = $5
 			 WHERE id = $1`, runID, r.Skipped, r.Estimated, r.Made, r.Costed)
 		return err
 	})
@@ -41,7 +42,7 @@ func (s *Store) RunRequestsOf(ctx context.Context, runID int64) (RunRequests, er
 		estimated, made, cost pgtype.Int4
 	)
 	err := s.pool.QueryRow(ctx,
-		`SELECT repositories_skipped, requests_estimated, requests_made, requests_costed FROM runs WHERE id = $1`,
+		`SELECT repositories_skipped, requests_estimated, scan_requests, scan_requests_costed FROM runs WHERE id = $1`,
 		runID).Scan(&skipped, &estimated, &made, &cost)
 	if err != nil {
 		return r, fmt.Errorf("store: loading the requests of run %d: %w", runID, notFound(err))
