@@ -66,16 +66,6 @@ func ParseReserve(s string) (Reserve, error) {
 	return Requests(n), nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler, for go-envconfig.
-func (r *Reserve) UnmarshalText(b []byte) error {
-	v, err := ParseReserve(string(b))
-	if err != nil {
-		return err
-	}
-	*r = v
-	return nil
-}
-
 // String returns the reserve as ParseReserve reads it.
 func (r Reserve) String() string {
 	if r.relative {
@@ -201,3 +191,6 @@ func Select(repos []Repo, allowances map[string]Allowance) Plan {
 	}
 	return p
 }
+
+// Equal reports whether r and o are the same reserve (for go-cmp).
+func (r Reserve) Equal(o Reserve) bool { return r == o }
