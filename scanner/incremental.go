@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/retentiond/retentiond/internal/artifact"
+	"github.com/retentiond/retentiond/internal/budget"
 	"github.com/retentiond/retentiond/internal/github"
 	"github.com/retentiond/retentiond/internal/store"
 )
 
 // perPage is what ListArtifactsPage asks for, and so how far each page
 // reaches into the listing.
-const perPage = 100
+const perPage = budget.PerPage
 
 // Incremental scanning.
 //
@@ -227,4 +228,15 @@ func (l *listing) result() store.ScanResult {
 		Pages: l.rr.Pages, Requests: l.rr.Requests, Costed: l.rr.Costed, TotalCount: l.total,
 		FinishedAt: l.s.clock.Now(), FirstPage: l.first,
 	}
+}
+
+// EstimateRequests is the requests a scan of a repository in state st is
+// expected to cost at now, for the budget: its full page count when a full
+// listing is due, else one (page 1; free if it answers 304, but not counted
+// on).
+func (s *Scanner) EstimateRequests(st store.ScanState, now time.Time) int {
+	if full, _ := s.fullDue(st, now); full {
+		return budget.FullScanCost(st.Live)
+	}
+	return 1
 }

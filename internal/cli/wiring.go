@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/retentiond/retentiond/internal/archive"
 	"github.com/retentiond/retentiond/internal/github"
+	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/internal/store"
 	"github.com/retentiond/retentiond/internal/webhook"
 	"github.com/retentiond/retentiond/janitor"
@@ -13,11 +14,12 @@ import (
 // implementations meet them, so the consumers never import their producers
 // just to say so.
 var (
-	_ scanner.Lister     = (*github.Client)(nil)
-	_ scanner.Store      = (*store.Store)(nil)
-	_ janitor.GitHub     = (*github.Client)(nil)
-	_ janitor.Store      = (*store.Store)(nil)
-	_ archive.Downloader = (*github.Client)(nil)
-	_ webhook.Scanner    = (*scanner.Scanner)(nil)
-	_ webhook.Deliveries = (*store.Store)(nil)
+	_ scanner.Lister      = (*github.Client)(nil)
+	_ scanner.Store       = (*store.Store)(nil)
+	_ janitor.GitHub      = (*github.Client)(nil)
+	_ janitor.Store       = (*store.Store)(nil)
+	_ archive.Downloader  = (*github.Client)(nil)
+	_ webhook.Scanner     = (*scanner.Scanner)(nil)
+	_ webhook.Deliveries  = (*store.Store)(nil)
+	_ runner.BudgetReader = (*github.Client)(nil)
 )

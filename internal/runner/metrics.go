@@ -16,6 +16,7 @@ type Metrics struct {
 	wouldReclaim   prometheus.Gauge
 	scanDuration   prometheus.Histogram
 	lastRunTime    prometheus.Gauge
+	requests       *requestMetrics
 }
 
 // NewMetrics registers the run series with reg. Every run status and every
@@ -50,6 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime)
+	m.requests = newRequestMetrics(reg)
 	// Every label value exists from the start, at 0.
 	for _, st := range Statuses {
 		m.runs.WithLabelValues(string(st))
@@ -111,4 +113,5 @@ func (m *Metrics) observe(sum *Summary) {
 		m.wouldReclaim.Set(float64(sum.Janitor.WouldReclaim))
 	}
 	m.lastRunTime.Set(float64(sum.FinishedAt.Unix()))
+	m.requests.observe(sum)
 }
