@@ -129,7 +129,7 @@ func (l *listing) run(ctx context.Context, st store.ScanState, now time.Time) er
 			return err
 		}
 		if rec.OK {
-			rr.Mode = store.ScanNotModified
+			rr.Mode, rr.Artifacts, rr.Bytes = store.ScanNotModified, rec.Live, rec.LiveBytes
 			return nil
 		}
 		rr.Fallback = "304, but " + rec.String()
@@ -150,7 +150,7 @@ func (l *listing) run(ctx context.Context, st store.ScanState, now time.Time) er
 		return err
 	}
 	if rec.OK {
-		rr.Mode, rr.New = store.ScanIncremental, counts.New
+		rr.Mode, rr.New, rr.Artifacts, rr.Bytes = store.ScanIncremental, counts.New, rec.Live, rec.LiveBytes
 		return nil
 	}
 
@@ -194,6 +194,7 @@ func (l *listing) fetch(ctx context.Context, page int, etag string) (github.Page
 	}
 	rr.Pages++
 	rr.Artifacts += len(p.Artifacts)
+	rr.Listed += len(p.Artifacts)
 	if page == 1 {
 		l.first = store.FirstPage{ETag: p.ETag, TotalCount: p.TotalCount}
 		l.lowest = 1<<63 - 1

@@ -107,13 +107,19 @@ type RepoResult struct {
 	Mode store.ScanMode
 	// Fallback, when set, says why an incremental or not-modified scan did
 	// not reconcile and went on to list every page.
-	Fallback  string
-	Artifacts int   // artifacts listed
-	Bytes     int64 // their total size_in_bytes
-	New       int   // first seen in this scan
-	Gone      int   // marked gone by this scan
-	Duration  time.Duration
-	Err       error
+	Fallback string
+	// Artifacts is the artifacts the scan vouches for, and Bytes their
+	// total size_in_bytes: those listed by a full or workflow-run scan; the
+	// repository's live artifacts, reconciled, for an incremental or
+	// not-modified one, which lists few or none of them.
+	Artifacts int
+	Bytes     int64
+	// Listed is how many artifacts the scan's pages held.
+	Listed   int
+	New      int // first seen in this scan
+	Gone     int // marked gone by this scan
+	Duration time.Duration
+	Err      error
 }
 
 // Result is the outcome of scanning several repositories, in the order asked.
@@ -227,6 +233,7 @@ func (s *Scanner) scan(ctx context.Context, start store.NewScan, list func(func(
 		}
 		rr.Pages++
 		rr.Artifacts += len(page)
+		rr.Listed += len(page)
 		for i := range page {
 			rr.Bytes += page[i].SizeInBytes
 		}
@@ -265,6 +272,7 @@ func (s *Scanner) log(ctx context.Context, start store.NewScan, rr RepoResult) {
 		slog.String("kind", string(start.Kind)),
 		slog.String("status", string(rr.Status)),
 		slog.Int("artifacts", rr.Artifacts),
+		slog.Int("listed", rr.Listed),
 		slog.Int64("bytes", rr.Bytes),
 		slog.Int("pages", rr.Pages),
 		slog.Int("requests", rr.Requests),

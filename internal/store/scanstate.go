@@ -59,8 +59,10 @@ type ScanState struct {
 // database holds the repository's whole listing.
 type Reconciliation struct {
 	OK bool
-	// Total is GitHub's total_count; Live the database's live artifacts.
+	// Total is GitHub's total_count; Live the database's live artifacts,
+	// and LiveBytes their size.
 	Total, Live int
+	LiveBytes   int64
 	// Listed is the distinct artifacts the scan read; WindowLive the live
 	// artifacts in the database with an id at or above the lowest of them,
 	// which must be exactly those.
@@ -158,16 +160,19 @@ func (s *Store) CompleteIncrementalScan(ctx context.Context, scanID int64, r Sca
 			return err
 		}
 		counts = ScanCounts{Seen: sc.Counts.Seen + seen, New: sc.Counts.New + inserted}
-		var live, window, listed int64
+		var live, window, listed, bytes int64
 		err = tx.QueryRow(ctx, `
-			WITH listed AS (SELECT count(DISTINCT id) AS n, min(id) AS lo FROM scan_artifacts WHERE scan_id = $2)
-			SELECT (SELECT count(*) FROM artifacts WHERE repository = $1 AND gone_at IS NULL),
+			WITH listed AS (SELECT count(DISTINCT id) AS n, min(id) AS lo FROM scan_artifacts WHERE scan_id = $2),
+			     live AS (SELECT count(*) AS n, coalesce(sum(size_in_bytes), 0)::bigint AS bytes
+			              FROM artifacts WHERE repository = $1 AND gone_at IS NULL)
+			SELECT live.n, live.bytes,
 			       (SELECT count(*) FROM artifacts, listed WHERE repository = $1 AND gone_at IS NULL AND id >= listed.lo),
-			       (SELECT n FROM listed)`, sc.Repository, scanID).Scan(&live, &window, &listed)
+			       (SELECT n FROM listed)
+			FROM live`, sc.Repository, scanID).Scan(&live, &bytes, &window, &listed)
 		if err != nil {
 			return fmt.Errorf("reconciling: %w", err)
 		}
-		rec = Reconciliation{Total: r.TotalCount, Live: int(live), Listed: int(listed), WindowLive: int(window)}
+		rec = Reconciliation{Total: r.TotalCount, Live: int(live), LiveBytes: bytes, Listed: int(listed), WindowLive: int(window)}
 		if rec.Total != rec.Live || rec.Listed != rec.WindowLive {
 			return errNotReconciled
 		}
@@ -210,21 +215,23 @@ func (s *Store) CompleteNotModifiedScan(ctx context.Context, scanID int64, etag 
 			return fmt.Errorf("a %s scan cannot be not-modified", sc.Kind)
 		}
 		var (
-			stored pgtype.Text
-			total  pgtype.Int4
-			live   int64
+			stored      pgtype.Text
+			total       pgtype.Int4
+			live, bytes int64
 		)
 		err = tx.QueryRow(ctx, `
-			SELECT st.etag, st.etag_total_count,
-			       (SELECT count(*) FROM artifacts WHERE repository = $1 AND gone_at IS NULL)
-			FROM scan_state st WHERE st.repository = $1 FOR UPDATE`, sc.Repository).Scan(&stored, &total, &live)
+			SELECT st.etag, st.etag_total_count, live.n, live.bytes
+			FROM scan_state st,
+			     (SELECT count(*) AS n, coalesce(sum(size_in_bytes), 0)::bigint AS bytes
+			      FROM artifacts WHERE repository = $1 AND gone_at IS NULL) live
+			WHERE st.repository = $1 FOR UPDATE OF st`, sc.Repository).Scan(&stored, &total, &live, &bytes)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNotReconciled
 		}
 		if err != nil {
 			return fmt.Errorf("reconciling: %w", err)
 		}
-		rec = Reconciliation{Total: int(total.Int32), Live: int(live)}
+		rec = Reconciliation{Total: int(total.Int32), Live: int(live), LiveBytes: bytes}
 		if !stored.Valid || stored.String != etag || rec.Total != rec.Live {
 			return errNotReconciled
 		}
