@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/retentiond/retentiond/internal/artifact"
@@ -105,10 +106,23 @@ func (s *Scanner) fullDue(st store.ScanState, now time.Time) (bool, string) {
 		return true, "no scan state"
 	case st.LastFullScanAt.IsZero():
 		return true, "never fully listed"
-	case now.Sub(st.LastFullScanAt) >= s.fullEvery:
+	case fullPeriod(st.Repository, now, s.fullEvery) > fullPeriod(st.Repository, st.LastFullScanAt, s.fullEvery):
 		return true, "FULL_SCAN_INTERVAL reached"
 	}
 	return false, ""
+}
+
+// fullPeriod numbers the FULL_SCAN_INTERVAL periods of repo: a full scan is
+// due once a period boundary has passed since the last one, so there is at
+// least one per interval, as with "the last is an interval old". Each
+// repository's boundaries are offset by a hash of its name, so the full
+// scans of an organisation spread evenly over the interval instead of all
+// falling on one tick (which would cost the whole Σ ceil(n/100) at once).
+func fullPeriod(repo artifact.Repository, t time.Time, interval time.Duration) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(repo))
+	phase := int64(h.Sum64() % uint64(interval))
+	return (t.UnixNano() - phase) / int64(interval)
 }
 
 // run lists and completes the scan; an error leaves it to be failed.

@@ -2,6 +2,7 @@ package scanner_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -179,13 +180,64 @@ func TestFullScanInterval(t *testing.T) {
 	b := testbed.New(t, testbed.Options{})
 	b.Add(api, 250, nil)
 	s := newIncremental(b)
-	scanOnce(t, b, s) // at Epoch+1h
-	for range 23 {    // 1h to 23h after it
-		check(t, "within the interval", scanOnce(t, b, s), want{mode: store.ScanNotModified, requests: 1})
+	check(t, "first scan", scanOnce(t, b, s), want{mode: store.ScanFull, requests: 3, costed: 3, new: 250})
+	// Hourly scans for four days: a full one in every 24 hours, exactly 24
+	// hours apart once in step (the repository's own phase decides where in
+	// the day), and 304s in between.
+	var fulls []time.Time
+	for range 96 {
+		rr := scanOnce(t, b, s)
+		switch rr.Mode {
+		case store.ScanFull:
+			check(t, "full scan", rr, want{mode: store.ScanFull, requests: 3, costed: 3})
+			fulls = append(fulls, b.Clock.Now())
+		default:
+			check(t, "between full scans", rr, want{mode: store.ScanNotModified, requests: 1})
+		}
 	}
-	// 24 hours after the full scan: another full one, though nothing changed.
-	check(t, "interval reached", scanOnce(t, b, s), want{mode: store.ScanFull, requests: 3, costed: 3})
-	check(t, "after it", scanOnce(t, b, s), want{mode: store.ScanNotModified, requests: 1})
+	if len(fulls) != 4 {
+		t.Fatalf("%d full scans in 96 hours, want 4: %v", len(fulls), fulls)
+	}
+	if gap := fulls[0].Sub(testbed.Epoch.Add(time.Hour)); gap > 24*time.Hour {
+		t.Errorf("the first periodic full scan came %s after the first scan, more than FULL_SCAN_INTERVAL", gap)
+	}
+	for i := 1; i < len(fulls); i++ {
+		if gap := fulls[i].Sub(fulls[i-1]); gap != 24*time.Hour {
+			t.Errorf("full scans %s apart, want 24h", gap)
+		}
+	}
+}
+
+// TestFullScansSpreadOverTheInterval: repositories' full scans fall in
+// different hours, so no one tick pays for the whole organisation.
+func TestFullScansSpreadOverTheInterval(t *testing.T) {
+	t.Parallel()
+	b := testbed.New(t, testbed.Options{})
+	var repos []artifact.Repository
+	for i := range 48 {
+		repo := artifact.Repository(fmt.Sprintf("octo/r%02d", i))
+		b.Sim.AddArtifact(artifact.Artifact{Repository: repo, Name: "build"})
+		repos = append(repos, repo)
+	}
+	s := newIncremental(b)
+	ctx := context.Background()
+	if res := s.ScanAll(ctx, repos, nil); res.Failed() != 0 {
+		t.Fatal(res.Err())
+	}
+	most := 0
+	for range 24 {
+		b.Clock.Advance(time.Hour)
+		full := 0
+		for _, rr := range s.ScanAll(ctx, repos, nil).Repos {
+			if rr.Mode == store.ScanFull {
+				full++
+			}
+		}
+		most = max(most, full)
+	}
+	if most > 12 {
+		t.Errorf("%d of 48 repositories had their full scan in the same hour; want them spread over the day", most)
+	}
 }
 
 func TestWithoutETagsAnUnchangedRepositoryCostsOneRequest(t *testing.T) {
