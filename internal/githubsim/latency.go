@@ -11,9 +11,9 @@ import (
 // behaviour leave latency off; it exists for wall-time benchmarks, where
 // what a scan costs is mostly round trips.
 func (s *Server) delay(r *http.Request) bool {
-	d := s.latency
-	if s.jitter > 0 {
-		d += rand.N(s.jitter + 1)
+	d := time.Duration(s.latency.Load())
+	if j := time.Duration(s.jitter.Load()); j > 0 {
+		d += rand.N(j + 1)
 	}
 	if d <= 0 {
 		return true
@@ -26,4 +26,11 @@ func (s *Server) delay(r *http.Request) bool {
 	case <-r.Context().Done():
 		return false
 	}
+}
+
+// SetLatency changes the injected latency (Options.Latency and
+// LatencyJitter) for the requests that arrive from now on.
+func (s *Server) SetLatency(latency, jitter time.Duration) {
+	s.latency.Store(int64(max(latency, 0)))
+	s.jitter.Store(int64(max(jitter, 0)))
 }

@@ -97,8 +97,8 @@ type Server struct {
 	maxConc   int
 	limStatus int
 	blobKey   []byte
-	latency   time.Duration
-	jitter    time.Duration
+	latency   atomic.Int64 // time.Duration; see SetLatency
+	jitter    atomic.Int64
 	noETags   bool
 
 	mu             sync.RWMutex
@@ -137,8 +137,6 @@ func New(opts Options) *Server {
 		maxPoints: opts.SecondaryPointsPerMinute,
 		maxConc:   opts.MaxConcurrent,
 		limStatus: opts.RateLimitStatus,
-		latency:   max(opts.Latency, 0),
-		jitter:    max(opts.LatencyJitter, 0),
 		noETags:   opts.WithoutETags,
 
 		repos:          make(map[string]*repository),
@@ -151,6 +149,7 @@ func New(opts Options) *Server {
 		secWindow: make(map[string]*pointWindow),
 		counts:    make(map[countKey]int),
 	}
+	s.SetLatency(opts.Latency, opts.LatencyJitter)
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}
