@@ -26,6 +26,9 @@ import (
 type Lister interface {
 	ListArtifacts(ctx context.Context, repo artifact.Repository, fn func([]artifact.Artifact) error) (github.ListStats, error)
 	ListRunArtifacts(ctx context.Context, repo artifact.Repository, runID int64, fn func([]artifact.Artifact) error) (github.ListStats, error)
+	// ListArtifactsPage fetches one page of a repository's listing, newest
+	// first, conditionally when etag is set.
+	ListArtifactsPage(ctx context.Context, repo artifact.Repository, page int, etag string) (github.Page, error)
 }
 
 // Store records scans and their artifacts.
@@ -35,6 +38,9 @@ type Store interface {
 	CompleteScan(ctx context.Context, scanID int64, r store.ScanResult) (store.ScanCounts, error)
 	FailScan(ctx context.Context, scanID int64, r store.ScanResult, cause error) error
 	UpsertArtifacts(ctx context.Context, scanID int64, seenAt time.Time, arts []artifact.Artifact) (store.ScanCounts, error)
+	ScanStateOf(ctx context.Context, repo artifact.Repository) (store.ScanState, error)
+	CompleteIncrementalScan(ctx context.Context, scanID int64, r store.ScanResult) (store.ScanCounts, store.Reconciliation, error)
+	CompleteNotModifiedScan(ctx context.Context, scanID int64, etag string, r store.ScanResult) (store.Reconciliation, error)
 }
 
 // Status values of a scan, as stored in scans.status.
@@ -47,8 +53,12 @@ const (
 type Options struct {
 	// Concurrency is how many repositories are scanned at once (SCAN_CONCURRENCY).
 	Concurrency int
-	Clock       clock.Clock
-	Logger      *slog.Logger
+	// FullScanInterval is the longest a repository goes without a full
+	// listing (FULL_SCAN_INTERVAL); in between, scans are incremental. Zero
+	// makes every repository scan full.
+	FullScanInterval time.Duration
+	Clock            clock.Clock
+	Logger           *slog.Logger
 }
 
 // Scanner scans repositories into the store.
@@ -58,6 +68,7 @@ type Scanner struct {
 	clock       clock.Clock
 	logger      *slog.Logger
 	concurrency int
+	fullEvery   time.Duration
 }
 
 // New returns a Scanner reading from l and writing to s.
@@ -77,6 +88,7 @@ func New(l Lister, s Store, opts Options) *Scanner {
 		clock:       opts.Clock,
 		logger:      opts.Logger.With(slog.String("component", "scanner")),
 		concurrency: opts.Concurrency,
+		fullEvery:   opts.FullScanInterval,
 	}
 }
 
@@ -87,12 +99,27 @@ type RepoResult struct {
 	Status     store.ScanStatus // StatusComplete or StatusFailed
 	Pages      int
 	Requests   int
-	Artifacts  int   // artifacts listed
-	Bytes      int64 // their total size_in_bytes
-	New        int   // first seen in this scan
-	Gone       int   // marked gone by this scan
-	Duration   time.Duration
-	Err        error
+	// Costed is how many of Requests counted against the primary rate
+	// limit: a 304 to a conditional request does not.
+	Costed int
+	// Mode is how a repository scan listed (full, incremental or
+	// not_modified); empty for workflow-run scans.
+	Mode store.ScanMode
+	// Fallback, when set, says why an incremental or not-modified scan did
+	// not reconcile and went on to list every page.
+	Fallback string
+	// Artifacts is the artifacts the scan vouches for, and Bytes their
+	// total size_in_bytes: those listed by a full or workflow-run scan; the
+	// repository's live artifacts, reconciled, for an incremental or
+	// not-modified one, which lists few or none of them.
+	Artifacts int
+	Bytes     int64
+	// Listed is how many artifacts the scan's pages held.
+	Listed   int
+	New      int // first seen in this scan
+	Gone     int // marked gone by this scan
+	Duration time.Duration
+	Err      error
 }
 
 // Result is the outcome of scanning several repositories, in the order asked.
@@ -157,12 +184,11 @@ func (s *Scanner) ScanAll(ctx context.Context, repos []artifact.Repository, runI
 	return res
 }
 
-// ScanRepository lists every artifact of repo and records the scan.
+// ScanRepository scans repo and records the scan: a full listing when one
+// is due (see Options.FullScanInterval), else an incremental one that falls
+// back to a full listing unless it reconciles (see incremental.go).
 func (s *Scanner) ScanRepository(ctx context.Context, repo artifact.Repository, runID *int64) RepoResult {
-	return s.scan(ctx, store.NewScan{Repository: repo, Kind: store.ScanKindRepository, RunID: runID},
-		func(fn func([]artifact.Artifact) error) (github.ListStats, error) {
-			return s.lister.ListArtifacts(ctx, repo, fn)
-		})
+	return s.scanRepository(ctx, repo, runID)
 }
 
 // ScanWorkflowRun lists the artifacts of one workflow run and upserts them.
@@ -207,13 +233,14 @@ func (s *Scanner) scan(ctx context.Context, start store.NewScan, list func(func(
 		}
 		rr.Pages++
 		rr.Artifacts += len(page)
+		rr.Listed += len(page)
 		for i := range page {
 			rr.Bytes += page[i].SizeInBytes
 		}
 		return nil
 	})
-	rr.Requests = stats.Requests
-	result := store.ScanResult{Pages: rr.Pages, Requests: stats.Requests, TotalCount: stats.TotalCount}
+	rr.Requests, rr.Costed = stats.Requests, stats.Requests // no conditional requests here
+	result := store.ScanResult{Pages: rr.Pages, Requests: stats.Requests, TotalCount: stats.TotalCount, Costed: rr.Costed}
 	if err != nil {
 		rr.Err = fmt.Errorf("scanning %s: %w", repo, err)
 		result.FinishedAt = s.clock.Now()
@@ -245,10 +272,18 @@ func (s *Scanner) log(ctx context.Context, start store.NewScan, rr RepoResult) {
 		slog.String("kind", string(start.Kind)),
 		slog.String("status", string(rr.Status)),
 		slog.Int("artifacts", rr.Artifacts),
+		slog.Int("listed", rr.Listed),
 		slog.Int64("bytes", rr.Bytes),
 		slog.Int("pages", rr.Pages),
 		slog.Int("requests", rr.Requests),
+		slog.Int("costed_requests", rr.Costed),
 		slog.Duration("duration", rr.Duration),
+	}
+	if rr.Mode != "" {
+		attrs = append(attrs, slog.String("mode", string(rr.Mode)))
+	}
+	if rr.Fallback != "" {
+		attrs = append(attrs, slog.String("fallback", rr.Fallback))
 	}
 	if start.Kind == store.ScanKindWorkflowRun {
 		attrs = append(attrs, slog.Int64("workflow_run_id", start.WorkflowRunID))

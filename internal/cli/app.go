@@ -125,7 +125,9 @@ func openStore(ctx context.Context, url string, migrate bool) (*store.Store, err
 }
 
 func (a *app) scanner(e *Env) *scanner.Scanner {
-	return scanner.New(a.gh, a.store, scanner.Options{Concurrency: a.cfg.Scan.Concurrency, Clock: e.Clock, Logger: a.logger})
+	return scanner.New(a.gh, a.store, scanner.Options{
+		Concurrency: a.cfg.Scan.Concurrency, FullScanInterval: a.cfg.Scan.FullScanInterval, Clock: e.Clock, Logger: a.logger,
+	})
 }
 
 // checkArchiveDir refuses a run that may delete under a policy with archive

@@ -337,7 +337,8 @@ func TestDemoWithDatabaseURL(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d %v\n%s\n%s", r.code, r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "pending_deletions", "/" + name} {
+	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "pending_deletions", "/" + name,
+		"Second tick", "5 requests, 0 of them counted against the rate limit", "5 repositories not modified (304)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
@@ -362,8 +363,8 @@ func TestDemoWithDatabaseURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := count(demoURL); n != 1 {
-		t.Errorf("the demo's database holds %d runs, want 1", n)
+	if n := count(demoURL); n != 2 {
+		t.Errorf("the demo's database holds %d runs, want 2 (the run and its second tick)", n)
 	}
 	// DATABASE_URL naming the demo's own database is refused: the demo
 	// would drop it.

@@ -122,6 +122,9 @@ func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
 	if err := printRun(ctx, e, a, sum.RunID, 15); err != nil {
 		return err
 	}
+	if err := demoSecondTick(ctx, e, a, sum); err != nil {
+		return err
+	}
 	printDemoNext(e, dbURL, throwaway, sum.RunID)
 	// A partial run is part of the show (the example policy finds more than
 	// one run's cap); only a run that could not be carried out fails the demo.
@@ -204,4 +207,32 @@ func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 		fmt.Fprintf(w, "  psql '%s' -c \"%s\"\n", url, q)
 	}
 	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond audit --run %d --format csv\n", url, runID)
+}
+
+// demoSecondTick runs again at once, as the next scheduled tick would, and
+// prints what it cost next to the first: with nothing changed, each
+// repository's page 1 answers 304, which costs no rate limit.
+func demoSecondTick(ctx context.Context, e *Env, a *app, first runner.Summary) error {
+	second, err := a.runner(e, nil, true).Run(ctx, runner.TriggerManual)
+	if err != nil {
+		return err
+	}
+	cost := func(sum runner.Summary) (requests, costed int, modes map[store.ScanMode]int) {
+		modes = map[store.ScanMode]int{}
+		for _, rr := range sum.Scan.Repos {
+			requests += rr.Requests
+			costed += rr.Costed
+			modes[rr.Mode]++
+		}
+		return requests, costed, modes
+	}
+	r1, c1, _ := cost(first)
+	r2, c2, modes := cost(second)
+	fmt.Fprintf(e.Stdout, "\nSecond tick (run %d, nothing changed): %d requests, %d of them counted against the rate limit\n", second.RunID, r2, c2)
+	fmt.Fprintf(e.Stdout, "  %d repositories not modified (304), %d incremental, %d full; the first tick took %d requests (%d counted)\n",
+		modes[store.ScanNotModified], modes[store.ScanIncremental], modes[store.ScanFull], r1, c1)
+	if second.Status == runner.StatusFailed {
+		return fmt.Errorf("demo's second tick failed: %s", second.Error)
+	}
+	return nil
 }

@@ -75,7 +75,7 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		// no daily cap, so say it with the per-run cap.
 		perRun = 0
 	}
-	return runner.Config{
+	cfg := runner.Config{
 		DryRun:             a.cfg.Janitor.DryRun,
 		MaxDeletions:       perRun,
 		MaxDeletionsPerDay: perDay,
@@ -88,6 +88,10 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		Metrics:            m,
 		Resolver:           a.runResolver(e),
 	}
+	if a.gh != nil { // plan calls no GitHub, so it has no budget to keep
+		cfg.Budget, cfg.RateLimitReserve = a.gh, a.cfg.Scan.RateLimitReserve
+	}
+	return cfg
 }
 
 func runRun(ctx context.Context, e *Env, args []string, opts *runOpts) error {

@@ -64,11 +64,11 @@ func scanRun(ctx context.Context, e *Env, args []string) error {
 }
 
 func printScan(e *Env, res scanner.Result) {
-	t := &report.Table{Header: []string{"REPOSITORY", "STATUS", "ARTIFACTS", "SIZE", "NEW", "GONE", "PAGES", "REQUESTS", "DURATION"}}
+	t := &report.Table{Header: []string{"REPOSITORY", "STATUS", "ARTIFACTS", "SIZE", "NEW", "GONE", "PAGES", "REQUESTS", "COSTED", "MODE", "DURATION"}}
 	for _, rr := range res.Repos {
 		t.Add([]string{rr.Repository.String(), string(rr.Status), strconv.Itoa(rr.Artifacts), report.Bytes(rr.Bytes),
 			strconv.Itoa(rr.New), strconv.Itoa(rr.Gone), strconv.Itoa(rr.Pages), strconv.Itoa(rr.Requests),
-			rr.Duration.Round(1e6).String()}, nil)
+			strconv.Itoa(rr.Costed), dash(string(rr.Mode)), rr.Duration.Round(1e6).String()}, nil)
 	}
 	_ = t.Write(e.Stdout, report.FormatTable)
 	arts, bytes, reqs := res.Totals()

@@ -68,7 +68,7 @@ func TestScanRunUpsertsOnlyThatRunAndMarksNothingGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := store.Scan{Repository: "octo/api", Kind: store.ScanKindWorkflowRun, WorkflowRunID: runID, Status: store.ScanComplete,
-		Pages: 2, Requests: 2, TotalCount: 150, Counts: store.ScanCounts{Seen: 150}}
+		Pages: 2, Requests: 2, Costed: 2, TotalCount: 150, Counts: store.ScanCounts{Seen: 150}}
 	if diff := cmp.Diff(want, sc, cmpScanIgnoring()); diff != "" {
 		t.Errorf("scan row (-want +got):\n%s", diff)
 	}

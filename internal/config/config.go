@@ -17,6 +17,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/retentiond/retentiond/internal/budget"
 )
 
 // Config is every setting retentiond reads, grouped by concern. A command
@@ -139,6 +141,15 @@ func (j *Janitor) PerDay() int {
 // Scan governs listing.
 type Scan struct {
 	Concurrency int `env:"SCAN_CONCURRENCY, default=4" help:"Repositories scanned at once, and the most GitHub requests in flight."`
+	// FullScanInterval bounds how long incremental scans may stand in for a
+	// full listing, the only kind that finds artifacts deleted elsewhere.
+	FullScanInterval time.Duration `env:"FULL_SCAN_INTERVAL, default=24h" help:"Longest a repository goes without a full listing; in between, scans are incremental (page 1 with its ETag, then new pages only, reconciled with total_count). 0 lists every page every time."`
+	// Reserve is RATE_LIMIT_RESERVE as given; validate parses it into
+	// RateLimitReserve (go-envconfig hands struct-typed fields straight to
+	// their decoder, past the checks that name the variable).
+	Reserve string `env:"RATE_LIMIT_RESERVE, default=10%" help:"Requests a run leaves unspent in each rate-limit budget, a count (500) or a percentage of the limit (10%); repositories the rest cannot afford are skipped, least recently scanned first in line, and get no deletions."`
+	// RateLimitReserve is what a run leaves of each rate-limit budget.
+	RateLimitReserve budget.Reserve
 }
 
 // Server is the serve command's HTTP side.
@@ -279,6 +290,14 @@ func (a *Apply) validate(bad func(v, msg string)) {
 func (s *Scan) validate(bad func(v, msg string)) {
 	if s.Concurrency < 1 || s.Concurrency > 100 {
 		bad("SCAN_CONCURRENCY", fmt.Sprintf("%d is out of range; accepted: 1 to 100 (GitHub allows at most 100 concurrent requests)", s.Concurrency))
+	}
+	r, err := budget.ParseReserve(s.Reserve)
+	if err != nil {
+		bad("RATE_LIMIT_RESERVE", fmt.Sprintf("%v; accepted: a number of requests (500) or a percentage of the rate limit (10%%)", err))
+	}
+	s.RateLimitReserve = r
+	if s.FullScanInterval < 0 {
+		bad("FULL_SCAN_INTERVAL", "must not be negative; accepted: a duration like 24h or 7d, or 0 for a full listing every time")
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/retentiond/retentiond/internal/budget"
 )
 
 func load(t *testing.T, env map[string]string) (*Config, error) {
@@ -36,7 +38,7 @@ func TestDefaults(t *testing.T) {
 		Janitor:  Janitor{DryRun: true, MaxDeletions: 500, DeleteInterval: time.Second},
 		Schedule: Schedule{Spec: "@hourly"},
 		Apply:    Apply{MaxAge: 7 * 24 * time.Hour},
-		Scan:     Scan{Concurrency: 4},
+		Scan:     Scan{Concurrency: 4, FullScanInterval: 24 * time.Hour, Reserve: "10%", RateLimitReserve: budget.DefaultReserve},
 		Server:   Server{Addr: ":8080"},
 		Log:      Log{Level: "info", Format: "auto"},
 		Archive:  Archive{MaxBytes: 10 << 30},

@@ -48,12 +48,19 @@ type Page struct {
 	// request does not. Every other answer counts, and so does a page whose
 	// 304 came only after a retry, or one asked for without a token.
 	Counted bool
-	// Requests is how many HTTP requests the page took, retries included.
+	// Requests is how many HTTP requests the page took, retries included,
+	// and Charged how many of them counted against the primary rate limit.
 	Requests int
+	Charged  int
 
 	// listed is how many entries the body's array had, nulls included.
 	listed int
 }
+
+// Listed is how many entries the page's body listed, nulls included: with
+// the page number, where the listing has got to, to check against
+// TotalCount when there is no next page.
+func (p Page) Listed() int { return p.listed }
 
 // ListArtifactsPage fetches page (from 1) of repo's artifact listing, 100 per
 // page, newest first. With a non-empty etag the request is conditional
@@ -139,7 +146,7 @@ func (c *Client) list(ctx context.Context, what string, fn func([]artifact.Artif
 func (c *Client) fetchPage(ctx context.Context, repo artifact.Repository, etag string, list func(context.Context) (*gh.ArtifactList, *gh.Response, error)) (Page, error) {
 	cl := &call{repo: repo, ifNoneMatch: etag}
 	body, resp, err := list(withCall(ctx, cl))
-	p := Page{Requests: cl.requests, Counted: cl.charged > 0}
+	p := Page{Requests: cl.requests, Counted: cl.charged > 0, Charged: cl.charged}
 	if resp != nil && resp.Response != nil {
 		p.ETag = c.scrub(resp.Header.Get("ETag"))
 	}

@@ -1,7 +1,7 @@
 package githubsim
 
 import (
-	"encoding/binary"
+	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"net/url"
@@ -122,50 +122,85 @@ func linkHeader(target, query string, page, last int) string {
 	return string(b)
 }
 
-// etagFor derives a weak ETag from everything a response depends on: the
-// repository's version (bumped by every change), the host (links embed it),
-// the path and the query. FNV-1a inline, because fnv.New64a allocates.
-func etagFor(c *call, repo *repository) string {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	for _, s := range [...]string{c.base, "\x00", c.r.URL.Path, "\x00", c.r.URL.RawQuery, "\x00"} {
-		for i := range len(s) {
-			h ^= uint64(s[i])
-			h *= prime
-		}
-	}
-	var n [16]byte
-	binary.LittleEndian.PutUint64(n[:8], repo.version)
-	binary.LittleEndian.PutUint64(n[8:], uint64(repo.id))
-	for _, x := range n {
-		h ^= uint64(x)
-		h *= prime
-	}
-	var out [3 + 16 + 1]byte
+// etagOf derives a weak ETag from what a response says: its body and its
+// Link header, as GitHub's are a digest of the representation. So any change
+// a page shows — an artifact created or deleted (total_count is in every
+// page's body), an expired flag flipping, a renamed repository's URLs —
+// changes that page's ETag, and a change a page does not show leaves its
+// ETag alone: an artifact expiring on page 3 does not change page 1's.
+func etagOf(body []byte, link string) string {
+	h := sha256.New()
+	h.Write(body)
+	h.Write([]byte{0})
+	h.Write([]byte(link))
+	var sum [sha256.Size]byte
+	var out [3 + 2*sha256.Size + 1]byte
 	copy(out[:], `W/"`)
-	binary.BigEndian.PutUint64(n[:8], h)
-	hex.Encode(out[3:19], n[:8])
-	out[19] = '"'
+	hex.Encode(out[3:3+2*sha256.Size], h.Sum(sum[:0]))
+	out[len(out)-1] = '"'
 	return string(out[:])
 }
 
-// etagMatches applies If-None-Match's weak comparison to a list of tags.
+// etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2) to
+// a comma-separated list of tags: W/"x" and "x" match each other, and *
+// matches any current representation. An unquoted or garbled member never
+// matches, so the request is answered in full, as GitHub does.
 func etagMatches(header, tag string) bool {
 	tag = strings.TrimPrefix(tag, "W/")
 	for part := range strings.SplitSeq(header, ",") {
 		part = strings.TrimSpace(part)
-		if part == "*" || strings.TrimPrefix(part, "W/") == tag {
+		if part == "*" {
+			return true
+		}
+		part = strings.TrimPrefix(part, "W/")
+		if len(part) >= 2 && part[0] == '"' && part[len(part)-1] == '"' && part == tag {
 			return true
 		}
 	}
 	return false
 }
 
+// rendered is a response body made once for both the conditional check and
+// the answer, so both see the same snapshot of the repository.
+type rendered struct {
+	bp    *[]byte
+	etag  string
+	link  string
+	found bool
+}
+
+// render makes the body of a list or get request, once per request.
+func (s *Server) render(c *call) *rendered {
+	if c.page != nil {
+		return c.page
+	}
+	bp := bufPool.Get().(*[]byte)
+	c.page = &rendered{bp: bp}
+	switch c.rt.name {
+	case RouteList, RouteListRun:
+		c.page.link, c.page.found = s.renderList(c, bp)
+	case RouteGet:
+		c.page.found = s.renderGet(c, bp)
+	}
+	if c.page.found && !s.noETags {
+		c.page.etag = etagOf(*bp, c.page.link)
+	}
+	return c.page
+}
+
+// release returns the rendered body's buffer to the pool.
+func (c *call) release() {
+	if c.page != nil {
+		bufPool.Put(c.page.bp)
+		c.page = nil
+	}
+}
+
 // notModified answers a conditional GET whose ETag still matches with 304.
 // Such requests are free: they are not charged to the primary budget.
 func (s *Server) notModified(c *call) bool {
 	inm := c.r.Header.Get("If-None-Match")
-	if inm == "" {
+	if inm == "" || s.noETags {
 		return false
 	}
 	switch c.rt.name {
@@ -173,18 +208,13 @@ func (s *Server) notModified(c *call) bool {
 	default:
 		return false
 	}
-	s.mu.RLock()
-	var tag string
-	if repo := s.repoFor(c.rt); repo != nil {
-		tag = etagFor(c, repo)
-	}
-	s.mu.RUnlock()
-	if tag == "" || !etagMatches(inm, tag) {
+	page := s.render(c)
+	if !page.found || !etagMatches(inm, page.etag) {
 		return false
 	}
 	h := c.w.Header()
 	setRateHeaders(h, s.peekRate())
-	h.Set("ETag", tag)
+	h.Set("ETag", page.etag)
 	h.Set("Cache-Control", cacheControl)
 	c.w.WriteHeader(http.StatusNotModified)
 	return true
@@ -192,70 +222,70 @@ func (s *Server) notModified(c *call) bool {
 
 // serveList serves both the repository list and the run list.
 func (s *Server) serveList(c *call) {
-	q := parseListQuery(c.r.URL.RawQuery)
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-
-	var etag, link string
-	found := func() bool {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		repo := s.repoFor(c.rt)
-		if repo == nil {
-			return false
-		}
-		view, asc := repo.arts, false
-		target := c.base + "/repositories/" + strconv.FormatInt(repo.id, 10) + "/actions/"
-		if c.rt.name == RouteListRun {
-			run, ok := repo.byRun[c.rt.runID]
-			if !ok {
-				return false
-			}
-			view, asc = run, q.direction == "asc"
-			if q.name != "" {
-				view = filterName(run, q.name)
-			}
-			target += "runs/" + strconv.FormatInt(c.rt.runID, 10) + "/artifacts"
-		} else {
-			if q.name != "" {
-				view = repo.byName[q.name]
-			}
-			target += "artifacts"
-		}
-		total := len(view)
-		start, end, last := pageWindow(total, q.perPage, q.page)
-		link = linkHeader(target, q.linkQuery, q.page, last)
-		etag = etagFor(c, repo)
-
-		b := append((*bp)[:0], `{"total_count":`...)
-		b = strconv.AppendInt(b, int64(total), 10)
-		b = append(b, `,"artifacts":[`...)
-		var scratch [256]byte
-		sc := scratch[:0]
-		for i := start; i < end; i++ {
-			if i > start {
-				b = append(b, ',')
-			}
-			e := view[i]
-			if asc {
-				e = view[total-1-i]
-			}
-			b, sc = appendArtifact(b, sc, c.base, repo, e)
-		}
-		*bp = append(b, "]}"...)
-		return true
-	}()
-	if !found {
+	page := s.render(c)
+	if !page.found {
 		writeError(c.w, http.StatusNotFound, "Not Found", docFor(c.rt.name), true)
 		return
 	}
 	h := c.w.Header()
-	if link != "" {
-		h.Set("Link", link)
+	if page.link != "" {
+		h.Set("Link", page.link)
 	}
-	h.Set("ETag", etag)
+	if page.etag != "" {
+		h.Set("ETag", page.etag)
+	}
 	h.Set("Cache-Control", cacheControl)
-	writeJSON(c.w, http.StatusOK, *bp)
+	writeJSON(c.w, http.StatusOK, *page.bp)
+}
+
+// renderList writes a list page into bp and returns its Link header.
+func (s *Server) renderList(c *call, bp *[]byte) (link string, found bool) {
+	q := parseListQuery(c.r.URL.RawQuery)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	repo := s.repoFor(c.rt)
+	if repo == nil {
+		return "", false
+	}
+	view, asc := repo.arts, false
+	target := c.base + "/repositories/" + strconv.FormatInt(repo.id, 10) + "/actions/"
+	if c.rt.name == RouteListRun {
+		run, ok := repo.byRun[c.rt.runID]
+		if !ok {
+			return "", false
+		}
+		view, asc = run, q.direction == "asc"
+		if q.name != "" {
+			view = filterName(run, q.name)
+		}
+		target += "runs/" + strconv.FormatInt(c.rt.runID, 10) + "/artifacts"
+	} else {
+		if q.name != "" {
+			view = repo.byName[q.name]
+		}
+		target += "artifacts"
+	}
+	total := len(view)
+	start, end, last := pageWindow(total, q.perPage, q.page)
+	link = linkHeader(target, q.linkQuery, q.page, last)
+
+	b := append((*bp)[:0], `{"total_count":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, `,"artifacts":[`...)
+	var scratch [256]byte
+	sc := scratch[:0]
+	for i := start; i < end; i++ {
+		if i > start {
+			b = append(b, ',')
+		}
+		e := view[i]
+		if asc {
+			e = view[total-1-i]
+		}
+		b, sc = appendArtifact(b, sc, c.base, repo, e)
+	}
+	*bp = append(b, "]}"...)
+	return link, true
 }
 
 // filterName returns the artifacts of a run called name. Runs hold a handful
@@ -272,32 +302,33 @@ func filterName(run []*entry, name string) []*entry {
 
 // serveGet serves one artifact.
 func (s *Server) serveGet(c *call) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	var etag string
-	found := func() bool {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		repo := s.repoFor(c.rt)
-		if repo == nil {
-			return false
-		}
-		e := findDesc(repo.arts, c.rt.artifactID)
-		if e == nil {
-			return false
-		}
-		etag = etagFor(c, repo)
-		*bp, _ = appendArtifact((*bp)[:0], nil, c.base, repo, e)
-		return true
-	}()
-	if !found {
+	page := s.render(c)
+	if !page.found {
 		writeError(c.w, http.StatusNotFound, "Not Found", docFor(RouteGet), true)
 		return
 	}
 	h := c.w.Header()
-	h.Set("ETag", etag)
+	if page.etag != "" {
+		h.Set("ETag", page.etag)
+	}
 	h.Set("Cache-Control", cacheControl)
-	writeJSON(c.w, http.StatusOK, *bp)
+	writeJSON(c.w, http.StatusOK, *page.bp)
+}
+
+// renderGet writes one artifact into bp.
+func (s *Server) renderGet(c *call, bp *[]byte) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	repo := s.repoFor(c.rt)
+	if repo == nil {
+		return false
+	}
+	e := findDesc(repo.arts, c.rt.artifactID)
+	if e == nil {
+		return false
+	}
+	*bp, _ = appendArtifact((*bp)[:0], nil, c.base, repo, e)
+	return true
 }
 
 // serveDelete deletes one artifact: 204 with an empty body, 404 when it is

@@ -54,7 +54,8 @@ func TestRateHeadersOnEveryResponse(t *testing.T) {
 		{"download", "GET", fmt.Sprintf("/repos/octo/app/actions/artifacts/%d/zip", ids[0]), auth, 302, 96},
 		{"gone", "GET", fmt.Sprintf("/repos/octo/app/actions/artifacts/%d/zip", ids[2]), auth, 410, 95},
 		{"delete", "DELETE", fmt.Sprintf("/repos/octo/app/actions/artifacts/%d", ids[1]), auth, 204, 94},
-		{"unknown route", "GET", "/rate_limit", auth, 404, 93},
+		{"rate_limit is free", "GET", "/rate_limit", auth, 200, 94},
+		{"unknown route", "GET", "/repos/octo/app/actions/caches", auth, 404, 93},
 	}
 	for _, st := range steps {
 		r := serve(t, s, st.method, st.target, st.header...)
@@ -297,10 +298,20 @@ func TestConditionalRequests(t *testing.T) {
 	}
 	s.SetRateLimit(100, testNow.Add(time.Hour))
 
+	// As on GitHub, an ETag digests the page: an artifact expiring on page 2
+	// changes page 2's tag and leaves page 1's alone.
+	page2 := serve(t, s, "GET", target+"&page=2").header.Get("ETag")
 	s.SetExpired("octo/app", ids[3], true)
+	if r := serve(t, s, "GET", target, "If-None-Match", etag); r.status != http.StatusNotModified {
+		t.Errorf("page 1 after an expiry on page 2: status %d, want 304", r.status)
+	}
+	if r := serve(t, s, "GET", target+"&page=2", "If-None-Match", page2); r.status != 200 || r.header.Get("ETag") == page2 {
+		t.Errorf("page 2 after an expiry on it: status %d, ETag %s; want 200 and a new tag", r.status, r.header.Get("ETag"))
+	}
+	s.SetExpired("octo/app", ids[0], true)
 	changed := serve(t, s, "GET", target, "If-None-Match", etag)
 	if changed.status != 200 || changed.header.Get("ETag") == etag {
-		t.Errorf("after a change: status %d, ETag %s; want 200 and a new tag", changed.status, changed.header.Get("ETag"))
+		t.Errorf("after a change on page 1: status %d, ETag %s; want 200 and a new tag", changed.status, changed.header.Get("ETag"))
 	}
 
 	get := serve(t, s, "GET", fmt.Sprintf("/repos/octo/app/actions/artifacts/%d", ids[0]))

@@ -45,6 +45,10 @@ func parseRoute(method, path string) route {
 		rt.prefix = enterprisePrefix
 		path = path[len(enterprisePrefix):]
 	}
+	if path == "/rate_limit" && method == http.MethodGet {
+		rt.name = RouteRateLimit
+		return rt
+	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	if ort, ok := parseOwnerRoute(rt, method, seg); ok {
 		return ort

@@ -55,6 +55,16 @@ type Options struct {
 	MaxConcurrent int
 	// Logger receives one debug record per request. The default discards.
 	Logger *slog.Logger
+	// Latency delays every response by this much real time, plus a random
+	// extra of up to LatencyJitter, to benchmark wall time as over a network
+	// (see latency.go). Zero, the default, adds none. The delay is real even
+	// with a fake Clock: it stands for the network, not for GitHub's clock.
+	Latency       time.Duration
+	LatencyJitter time.Duration
+	// WithoutETags serves no ETag and ignores If-None-Match, for testing
+	// that scans stay correct and cheap without them: GitHub's docs promise
+	// ETags for most endpoints but do not name the artifacts list.
+	WithoutETags bool
 }
 
 // Route names, as used by Fault.Route, OnRequest hooks and the keys of
@@ -87,6 +97,9 @@ type Server struct {
 	maxConc   int
 	limStatus int
 	blobKey   []byte
+	latency   atomic.Int64 // time.Duration; see SetLatency
+	jitter    atomic.Int64
+	noETags   bool
 
 	mu             sync.RWMutex
 	repos          map[string]*repository // by lower-cased owner/name
@@ -127,6 +140,7 @@ func New(opts Options) *Server {
 		maxPoints: opts.SecondaryPointsPerMinute,
 		maxConc:   opts.MaxConcurrent,
 		limStatus: opts.RateLimitStatus,
+		noETags:   opts.WithoutETags,
 
 		repos:          make(map[string]*repository),
 		reposByID:      make(map[int64]*repository),
@@ -138,6 +152,7 @@ func New(opts Options) *Server {
 		secWindow: make(map[string]*pointWindow),
 		counts:    make(map[countKey]int),
 	}
+	s.SetLatency(opts.Latency, opts.LatencyJitter)
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}
@@ -174,8 +189,9 @@ type call struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	rt     route
-	base   string // scheme://host plus the /api/v3 prefix when used
-	origin string // scheme://host, where blobs live
+	base   string    // scheme://host plus the /api/v3 prefix when used
+	origin string    // scheme://host, where blobs live
+	page   *rendered // the body of a list or get, made once (see render)
 }
 
 // ServeHTTP routes a request through authentication, fault injection,
@@ -211,6 +227,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		origin = "https://" + r.Host
 	}
 	c := &call{w: w, r: r, rt: rt, base: origin + rt.prefix, origin: origin}
+	defer c.release()
+	if !s.delay(r) {
+		return // the client went away while the latency was injected
+	}
 
 	if rt.name == RouteBlob {
 		if s.faultCount.Load() > 0 && !s.applyFault(c) {
@@ -225,6 +245,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.faultCount.Load() > 0 && !s.applyFault(c) {
+		return
+	}
+	if rt.name == RouteRateLimit {
+		s.serveRateLimit(c) // free, as GitHub's is
 		return
 	}
 	if s.notModified(c) || s.ownerNotModified(c) {

@@ -17,6 +17,7 @@ type Metrics struct {
 	scanDuration   prometheus.Histogram
 	lastRunTime    prometheus.Gauge
 	discovery      *discoveryMetrics
+	requests       *requestMetrics
 }
 
 // NewMetrics registers the run series with reg. Every run status and every
@@ -52,6 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime)
 	m.discovery = newDiscoveryMetrics(reg)
+	m.requests = newRequestMetrics(reg)
 	// Every label value exists from the start, at 0.
 	for _, st := range Statuses {
 		m.runs.WithLabelValues(string(st))
@@ -114,4 +116,5 @@ func (m *Metrics) observe(sum *Summary) {
 	}
 	m.lastRunTime.Set(float64(sum.FinishedAt.Unix()))
 	m.discovery.observe(sum)
+	m.requests.observe(sum)
 }

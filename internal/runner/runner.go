@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/retentiond/retentiond/internal/budget"
 	"github.com/retentiond/retentiond/internal/clock"
 	"github.com/retentiond/retentiond/internal/discovery"
 	"github.com/retentiond/retentiond/internal/store"
@@ -70,6 +71,10 @@ type Config struct {
 	// Resolver resolves repositories patterns at the start of each run;
 	// nil scans the policy's plain repositories only.
 	Resolver Resolver
+	// Budget, when set, makes a run check its estimated requests against
+	// the rate limit before scanning, keeping RateLimitReserve (see budget.go).
+	Budget           BudgetReader
+	RateLimitReserve budget.Reserve
 }
 
 // Runner performs runs.
@@ -103,6 +108,7 @@ type Summary struct {
 	Janitor     janitor.Report
 	Reconciled  janitor.ReconcileReport
 	Blocked     []artifact.Repository // repositories that got no deletions because their scan failed
+	Budget      budget.Plan           // the request estimate, and the repositories skipped to keep the reserve
 	StartedAt   time.Time
 	FinishedAt  time.Time
 	Error       string
@@ -242,9 +248,13 @@ func (r *Runner) begin(ctx context.Context, sum *Summary, reviewedID int64) (*sl
 func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, runErr error) error {
 	sum.FinishedAt = r.cfg.Clock.Now()
 	r.conclude(sum, runErr)
+	noteBudget(sum)
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second+r.cfg.DatabaseRetryFor)
 	defer cancel()
 	if err := r.store.FinishRun(fctx, sum.RunID, totals(sum)); err != nil {
+		return fmt.Errorf("recording the end of run %d: %w", sum.RunID, err)
+	}
+	if err := r.store.RecordRunRequests(fctx, sum.RunID, requests(sum)); err != nil {
 		return fmt.Errorf("recording the end of run %d: %w", sum.RunID, err)
 	}
 	r.cfg.Metrics.observe(sum)
@@ -257,6 +267,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 	log.LogAttrs(ctx, level, "run finished",
 		slog.String("trigger", string(sum.Trigger)), slog.String("status", string(sum.Status)),
 		slog.Int("artifacts", arts), slog.Int64("bytes", bytes), slog.Int("requests", reqs),
+		slog.Int("costed_requests", requests(sum).Costed), slog.Int("repositories_skipped", len(sum.Budget.Skipped)),
 		slog.Int("planned_deletions", jr.Planned), slog.Int("deleted", jr.Deleted),
 		slog.Int("already_gone", jr.AlreadyGone), slog.Int("failed", jr.Failed),
 		slog.Int("changed", jr.Changed), slog.Int("expired_not_archived", jr.ExpiredNotArchived),
@@ -276,7 +287,7 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 	if err != nil {
 		return err
 	}
-	sum.Scan = r.scanner.ScanAll(ctx, repos, &runID)
+	sum.Scan = r.scanner.ScanAll(ctx, r.budget(ctx, log, sum, repos), &runID)
 
 	// One repository at a time: its decisions are evaluated, its keeps
 	// recorded and its deletes added to the run's plan in the database, so

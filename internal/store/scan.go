@@ -55,6 +55,14 @@ type ScanResult struct {
 	Requests   int
 	TotalCount int
 	FinishedAt time.Time
+	// Mode is how a repository scan listed; empty means ScanFull. It is
+	// ignored for workflow-run scans.
+	Mode ScanMode
+	// Costed is how many of Requests counted against the primary rate limit.
+	Costed int
+	// FirstPage is what page 1 of a repository scan answered, kept in
+	// scan_state for the next scan's conditional request.
+	FirstPage FirstPage
 }
 
 // ScanCounts counts what a scan found: distinct artifacts listed, artifacts
@@ -82,6 +90,11 @@ type Scan struct {
 	TotalCount    int
 	Counts        ScanCounts
 	Error         string
+	// Mode is how a complete repository scan listed; empty for workflow-run
+	// scans and scans that did not complete.
+	Mode ScanMode
+	// Costed is how many of Requests counted against the primary rate limit.
+	Costed int
 }
 
 // StartScan records a running scan and returns its id.
@@ -131,21 +144,29 @@ func (s *Store) CompleteScan(ctx context.Context, scanID int64, r ScanResult) (S
 			return err
 		}
 		counts = ScanCounts{Seen: sc.Counts.Seen + seen, New: sc.Counts.New + inserted}
+		var mode any
 		if sc.Kind == ScanKindRepository {
+			if r.Mode != "" && r.Mode != ScanFull {
+				return fmt.Errorf("a %s scan completes through its own method, not CompleteScan", r.Mode)
+			}
+			mode = ScanFull
 			tag, err := tx.Exec(ctx, markGoneSQL, sc.Repository, scanID, sc.StartedAt, r.FinishedAt)
 			if err != nil {
 				return fmt.Errorf("marking gone artifacts: %w", err)
 			}
 			counts.Gone = int(tag.RowsAffected())
+			if err := saveScanState(ctx, tx, sc, r, true); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM scan_artifacts WHERE scan_id = $1`, scanID); err != nil {
 			return fmt.Errorf("deleting staged artifacts: %w", err)
 		}
 		_, err = tx.Exec(ctx,
 			`UPDATE scans SET status = 'complete', finished_at = $2, pages = $3, requests = $4, total_count = $5,
-			        artifacts_seen = $6, artifacts_new = $7, artifacts_gone = $8
+			        artifacts_seen = $6, artifacts_new = $7, artifacts_gone = $8, mode = $9, costed_requests = $10
 			 WHERE id = $1`,
-			scanID, r.FinishedAt, r.Pages, r.Requests, totalCount(r), counts.Seen, counts.New, counts.Gone)
+			scanID, r.FinishedAt, r.Pages, r.Requests, totalCount(r), counts.Seen, counts.New, counts.Gone, mode, r.Costed)
 		if err != nil {
 			return fmt.Errorf("recording the result: %w", err)
 		}
@@ -185,9 +206,10 @@ func (s *Store) FailScan(ctx context.Context, scanID int64, r ScanResult, cause 
 			return fmt.Errorf("deleting staged artifacts: %w", err)
 		}
 		_, err := tx.Exec(ctx,
-			`UPDATE scans SET status = 'failed', finished_at = $2, pages = $3, requests = $4, total_count = $5, error = $6
+			`UPDATE scans SET status = 'failed', finished_at = $2, pages = $3, requests = $4, total_count = $5, error = $6,
+			        costed_requests = $7
 			 WHERE id = $1`,
-			scanID, r.FinishedAt, r.Pages, r.Requests, totalCount(r), msg)
+			scanID, r.FinishedAt, r.Pages, r.Requests, totalCount(r), msg, r.Costed)
 		if err != nil {
 			return fmt.Errorf("recording the failure: %w", err)
 		}
@@ -282,7 +304,7 @@ func (s *Store) LatestScans(ctx context.Context) ([]Scan, error) {
 }
 
 const scanColumns = `id, repository, kind, workflow_run_id, run_id, started_at, finished_at, status,
-	pages, requests, total_count, artifacts_seen, artifacts_new, artifacts_gone, error`
+	pages, requests, total_count, artifacts_seen, artifacts_new, artifacts_gone, error, mode, costed_requests`
 
 func scanScan(row pgx.Row) (Scan, error) {
 	var (
@@ -290,13 +312,14 @@ func scanScan(row pgx.Row) (Scan, error) {
 		workflowRunID, runID pgtype.Int8
 		finishedAt           pgtype.Timestamptz
 		totalCount           pgtype.Int4
-		errText              pgtype.Text
+		errText, mode        pgtype.Text
 		seen, inserted, gone int32
 		pages, requests      int32
+		costed               int32
 		kind, status         string
 	)
 	err := row.Scan(&sc.ID, &sc.Repository, &kind, &workflowRunID, &runID, &sc.StartedAt, &finishedAt, &status,
-		&pages, &requests, &totalCount, &seen, &inserted, &gone, &errText)
+		&pages, &requests, &totalCount, &seen, &inserted, &gone, &errText, &mode, &costed)
 	if err != nil {
 		return Scan{}, err
 	}
@@ -310,6 +333,7 @@ func scanScan(row pgx.Row) (Scan, error) {
 	sc.Pages, sc.Requests, sc.TotalCount = int(pages), int(requests), int(totalCount.Int32)
 	sc.Counts = ScanCounts{Seen: int(seen), New: int(inserted), Gone: int(gone)}
 	sc.Error = errText.String
+	sc.Mode, sc.Costed = ScanMode(mode.String), int(costed)
 	return sc, nil
 }
 

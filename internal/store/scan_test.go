@@ -173,7 +173,7 @@ func TestRepositoryScanStagesPagesThenMerges(t *testing.T) {
 	}
 	if diff := cmp.Diff(store.Scan{
 		ID: id, Repository: repo, Kind: store.ScanKindRepository, StartedAt: at(0), FinishedAt: at(4),
-		Status: store.ScanComplete, Pages: 3, Requests: 4, TotalCount: 250, Counts: counts,
+		Status: store.ScanComplete, Pages: 3, Requests: 4, TotalCount: 250, Counts: counts, Mode: store.ScanFull,
 	}, sc); diff != "" {
 		t.Errorf("scan row (-want +got):\n%s", diff)
 	}
@@ -458,7 +458,7 @@ func TestScanReaders(t *testing.T) {
 	}
 	want := []store.Scan{
 		{ID: latestA, Repository: "octo/a", Kind: store.ScanKindRepository, StartedAt: at(10), FinishedAt: at(12),
-			Status: store.ScanComplete, Pages: 1, Requests: 1},
+			Status: store.ScanComplete, Pages: 1, Requests: 1, Mode: store.ScanFull},
 		{ID: latestB, Repository: "octo/b", Kind: store.ScanKindRepository, RunID: &runID, StartedAt: at(5), Status: store.ScanRunning},
 	}
 	if diff := cmp.Diff(want, latest); diff != "" {
