@@ -16,6 +16,7 @@ type Metrics struct {
 	wouldReclaim   prometheus.Gauge
 	scanDuration   prometheus.Histogram
 	lastRunTime    prometheus.Gauge
+	storage        *storageMetrics // see savings.go
 }
 
 // NewMetrics registers the run series with reg. Every run status and every
@@ -50,6 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime)
+	m.storage = newStorageMetrics(reg)
 	// Every label value exists from the start, at 0.
 	for _, st := range Statuses {
 		m.runs.WithLabelValues(string(st))

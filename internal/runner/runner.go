@@ -103,6 +103,10 @@ type Summary struct {
 	FinishedAt  time.Time
 	Error       string
 	ArtifactsIn int // artifacts evaluated
+	// Savings is what the run saved in GB-hours, and the storage still
+	// accruing when it ended; SavingsRecorded says it was computed.
+	Savings         store.RunSavings
+	SavingsRecorded bool
 }
 
 // janitor is the one place a janitor is made, for runs and applies alike.
@@ -230,6 +234,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 		return fmt.Errorf("recording the end of run %d: %w", sum.RunID, err)
 	}
 	r.cfg.Metrics.observe(sum)
+	r.recordSavings(fctx, log, sum)
 	level := slog.LevelInfo
 	if sum.Status != StatusSucceeded {
 		level = slog.LevelWarn
@@ -245,6 +250,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 		slog.Int("skipped", jr.Skipped()), slog.Int("archived", jr.Archived),
 		slog.Int64("would_reclaim", jr.WouldReclaim), slog.Int64("bytes_reclaimed", jr.BytesReclaimed),
 		slog.Int("expired_listings", jr.ExpiredListings), slog.Bool("cap_hit", jr.CapHit),
+		slog.Float64("gb_hours_saved", sum.Savings.Saved.GBHours), slog.Float64("gb_hours_would_save", sum.Savings.WouldSave.GBHours),
 		slog.Duration("duration", sum.FinishedAt.Sub(sum.StartedAt)), slog.String("error", sum.Error))
 	return nil
 }
