@@ -54,7 +54,7 @@ own, which it drops and recreates each time.`,
 			fs.StringVar(&o.database, "database", demoDatabase, "name of the database the demo creates afresh on the server (dropped first if it exists)")
 			return func(ctx context.Context, e *Env, args []string) error { return runDemo(ctx, e, args, o) }
 		},
-		config: []config.Concern{config.DatabaseConcern, config.JanitorConcern, config.ScanConcern, config.LogConcern},
+		config: []config.Concern{config.DatabaseConcern, config.JanitorConcern, config.ScanConcern, config.StorageConcern, config.LogConcern},
 	}
 }
 
