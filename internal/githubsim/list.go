@@ -169,14 +169,14 @@ func (s *Server) notModified(c *call) bool {
 		return false
 	}
 	switch c.rt.name {
-	case RouteList, RouteListRun, RouteGet:
+	case RouteList, RouteListRun, RouteGet, RouteBranches:
 	default:
 		return false
 	}
 	s.mu.RLock()
 	var tag string
 	if repo := s.repoFor(c.rt); repo != nil {
-		tag = etagFor(c, repo)
+		tag = routeETag(c, repo)
 	}
 	s.mu.RUnlock()
 	if tag == "" || !etagMatches(inm, tag) {

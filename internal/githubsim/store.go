@@ -33,6 +33,8 @@ type repository struct {
 	byRun map[int64][]*entry
 	// version changes with every change to the repository; ETags hash it.
 	version uint64
+	// branches are served by GET .../branches (see branches.go).
+	branches *branchSet
 }
 
 // entry is one stored artifact.
