@@ -9,6 +9,7 @@ import (
 
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/janitor"
+	"github.com/retentiond/retentiond/scanner"
 
 	"github.com/retentiond/retentiond/internal/config"
 )
@@ -75,7 +76,7 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		// no daily cap, so say it with the per-run cap.
 		perRun = 0
 	}
-	return runner.Config{
+	cfg := runner.Config{
 		DryRun:             a.cfg.Janitor.DryRun,
 		MaxDeletions:       perRun,
 		MaxDeletionsPerDay: perDay,
@@ -87,6 +88,10 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		Logger:             a.logger,
 		Metrics:            m,
 	}
+	if a.gh != nil { // plan has no GitHub client and lists nothing
+		cfg.Branches = scanner.NewBranches(a.gh, a.store, scanner.Options{Clock: e.Clock, Logger: a.logger})
+	}
+	return cfg
 }
 
 func runRun(ctx context.Context, e *Env, args []string, opts *runOpts) error {

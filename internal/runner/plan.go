@@ -20,6 +20,9 @@ func (r *Runner) evaluate(ctx context.Context, log *slog.Logger, repo artifact.R
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading the artifacts of %s: %w", repo, err)
 	}
+	if err := r.annotateBranches(ctx, repo, arts); err != nil {
+		return nil, nil, err
+	}
 	decisions := policy.Evaluate(r.policy, arts, now)
 	keeps = make([]janitor.Item, 0, len(arts))
 	debug := log.Enabled(ctx, slog.LevelDebug)
@@ -78,6 +81,11 @@ func (r *Runner) Plan(ctx context.Context) (Plan, error) {
 			continue
 		case sc.Status != store.ScanComplete:
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
+		}
+		if w, err := r.branchWarning(ctx, repo); err != nil {
+			return p, err
+		} else if w != "" {
+			p.Warnings = append(p.Warnings, w)
 		}
 		keeps, deletes, err := r.evaluate(ctx, r.logger, repo, now)
 		if err != nil {

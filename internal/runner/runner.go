@@ -66,6 +66,9 @@ type Config struct {
 	Clock   clock.Clock
 	Logger  *slog.Logger
 	Metrics *Metrics // optional
+	// Branches lists branches for policies with branch_deleted; without
+	// it, every decision that depends on them is blocked.
+	Branches BranchScanner
 }
 
 // Runner performs runs.
@@ -107,6 +110,8 @@ type Summary struct {
 	// accruing when it ended; SavingsRecorded says it was computed.
 	Savings         store.RunSavings
 	SavingsRecorded bool
+	// Branches are the branch listings the run made (branch_deleted).
+	Branches []scanner.BranchResult
 }
 
 // janitor is the one place a janitor is made, for runs and applies alike.
@@ -261,6 +266,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janitor, sum *Summary) error {
 	runID := sum.RunID
 	sum.Scan = r.scanner.ScanAll(ctx, r.policy.Repositories, &runID)
+	r.listBranches(ctx, log, sum)
 
 	var deletes []janitor.Item
 	for _, rr := range sum.Scan.Repos {
@@ -309,6 +315,7 @@ func (r *Runner) conclude(sum *Summary, runErr error) {
 			why = append(why, fmt.Sprintf("%s: no deletions: %v", rr.Repository, rr.Err))
 		}
 	}
+	why = append(why, branchProblems(sum)...)
 	jr := sum.Janitor
 	if jr.RateLimited {
 		why = append(why, fmt.Sprintf("stopped at a GitHub rate limit: %d decisions skipped", jr.SkippedRateLimit))
