@@ -164,3 +164,18 @@ func (s *Server) serveBranches(c *call) {
 }
 
 const docBranches = "https://docs.github.com/rest/branches/branches#list-branches"
+
+// demoBranches gives the demo organisation's repositories the branches
+// that still exist: main, the release branches, five feature branches and
+// one dependabot branch. The artifacts of every other branch the generator
+// uses are from branches since deleted, which branch_deleted finds.
+func (s *Server) demoBranches(names []string) {
+	live := append([]string{"main"}, releaseBranches...)
+	for _, w := range featureWords[:5] {
+		live = append(live, "feature/"+w)
+	}
+	live = append(live, dependabotBranches[len(dependabotBranches)-2])
+	for _, n := range names {
+		s.SetBranches(artifact.Repository(n), live...)
+	}
+}
