@@ -200,4 +200,5 @@ func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 		fmt.Fprintf(w, "  psql '%s' -c \"%s\"\n", url, q)
 	}
 	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond audit --run %d --format csv\n", url, runID)
+	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond report   # storage by repository, and what the run would save\n", url)
 }
