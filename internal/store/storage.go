@@ -183,21 +183,39 @@ type TrendPoint struct {
 // artifact counts from when a scan first saw it until it was found gone or
 // expired. Oldest day first.
 func (s *Store) StorageTrend(ctx context.Context, repo artifact.Repository, since time.Time) ([]TrendPoint, error) {
+	// One pass, not days × artifacts: every artifact becomes an event that
+	// adds it when first seen and one that removes it when it went (gone
+	// or expired); the day markers sort in among the events, after those
+	// at the same instant, and a running sum gives the live storage at
+	// each. An artifact that went the instant a scan finished is not live
+	// at it, as the query's "gone_at > at" reads.
 	rows, err := s.pool.Query(ctx, `
 		WITH days AS (
 			SELECT date_trunc('day', finished_at AT TIME ZONE 'UTC') AS day, max(finished_at) AS at
 			FROM scans
 			WHERE status = 'complete' AND kind = 'repository' AND finished_at >= $1 AND ($2 = '' OR repository = $2)
 			GROUP BY 1
+		),
+		x AS (
+			SELECT size_in_bytes AS size, first_seen_at AS seen,
+			       CASE WHEN gone_at IS NULL THEN expires_at
+			            WHEN expires_at IS NULL THEN gone_at
+			            ELSE least(gone_at, expires_at) END AS went
+			FROM artifacts
+			WHERE ($2 = '' OR repository = $2) AND first_seen_at <= (SELECT max(at) FROM days)
+		),
+		marks AS (
+			SELECT seen AS t, 0 AS o, size AS db, 1 AS dn, NULL::timestamp AS day FROM x WHERE went IS NULL OR went > seen
+			UNION ALL
+			SELECT went, 0, -size, -1, NULL FROM x WHERE went > seen
+			UNION ALL
+			SELECT at, 1, 0, 0, day FROM days
+		),
+		run AS (
+			SELECT t, day, sum(dn) OVER w AS live, sum(db) OVER w AS bytes FROM marks
+			WINDOW w AS (ORDER BY t, o ROWS UNBOUNDED PRECEDING)
 		)
-		SELECT d.day AT TIME ZONE 'UTC', d.at,
-		       count(x.id), coalesce(sum(x.size_in_bytes), 0)::bigint
-		FROM days d
-		LEFT JOIN artifacts x ON x.first_seen_at <= d.at
-		     AND (x.gone_at IS NULL OR x.gone_at > d.at)
-		     AND (x.expires_at IS NULL OR x.expires_at > d.at)
-		     AND ($2 = '' OR x.repository = $2)
-		GROUP BY d.day, d.at ORDER BY d.day`, since, string(repo))
+		SELECT day AT TIME ZONE 'UTC', t, live, bytes::bigint FROM run WHERE day IS NOT NULL ORDER BY day`, since, string(repo))
 	if err != nil {
 		return nil, fmt.Errorf("store: storage trend: %w", err)
 	}
