@@ -110,6 +110,8 @@ func conditionWords(r *Rule) []string {
 			out = append(out, fmt.Sprintf("size < %s (%s)", r.SizeLessThan.Text, bytesWords(r.SizeLessThan.Bytes, r.SizeLessThan.fraction)))
 		case condExpired:
 			out = append(out, "expired is "+strconv.FormatBool(*r.Expired))
+		case condBranchDeleted:
+			out = append(out, "branch deleted from the repository (not for forks or artifacts without a branch)")
 		}
 	}
 	return out

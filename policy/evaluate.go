@@ -30,6 +30,9 @@ type Decision struct {
 	//   - RuleSafety when a delete rule matched but safety.min_age, or an
 	//     unknown creation time, kept it;
 	//   - RuleNotInPolicy when the artifact's repository is not listed;
+	//   - RuleBranchUnknown when only a delete rule with branch_deleted
+	//     could have deleted it and its repository has no complete branch
+	//     listing;
 	//   - "" when no delete rule matched, so there was nothing to decide.
 	Rule string
 	// Reason is one line a person can read, e.g.
@@ -55,7 +58,10 @@ const (
 // The decision for an artifact is:
 //  1. keep, when its repository is not one of the policy's repositories;
 //  2. keep, when a keep rule keeps it (keep always wins);
-//  3. keep, when no delete rule matches it;
+//  3. keep, when no delete rule matches it (a rule with branch_deleted
+//     matches only when the artifact's BranchState says its branch is
+//     gone; when its repository has no complete branch listing, such a
+//     rule decides nothing and the artifact is kept, naming the rule);
 //  4. keep, when its creation time is unknown or it is younger than
 //     safety.min_age;
 //  5. delete otherwise.
@@ -99,10 +105,21 @@ func Evaluate(p *Policy, arts []artifact.Artifact, now time.Time) []Decision {
 			d.Reason = e.keepReason(ri, i)
 			continue
 		}
+		// A keep rule that might keep it, were its branches known, keeps
+		// it: keep wins, and an unknown is not a no.
+		if ri := e.firstUndecided(keepRules, i); ri >= 0 {
+			d.Rule = p.Rules[ri].Name
+			d.Reason = e.undecidedReason(ri, i)
+			continue
+		}
 		ri := e.firstDelete(deleteRules, i)
 		switch {
 		case ri < 0:
 			d.Reason = reasonNoDeleteRule
+			if bi := e.firstUndecided(deleteRules, i); bi >= 0 {
+				d.Rule = RuleBranchUnknown
+				d.Reason = e.undecidedReason(bi, i)
+			}
 		case arts[i].CreatedAt.IsZero():
 			d.Rule = RuleSafety
 			d.Reason = reasonUnknownTime
@@ -213,7 +230,11 @@ func newRepoInfo(p *Policy, repo string) repoInfo {
 }
 
 // matches reports whether every condition of rule ri holds for arts[i].
-func (e *evaluation) matches(ri, i int) bool {
+func (e *evaluation) matches(ri, i int) bool { return e.matchesExcept(ri, i, false) }
+
+// matchesExcept is matches, leaving branch_deleted out when skipBranch is
+// set (to tell whether it alone is what is undecided).
+func (e *evaluation) matchesExcept(ri, i int, skipBranch bool) bool {
 	r := &e.p.Rules[ri]
 	a := &e.arts[i]
 	if r.Repositories != nil && !e.repos[e.repoIdx[i]].ruleOK[ri] {
@@ -244,6 +265,9 @@ func (e *evaluation) matches(ri, i int) bool {
 		return false
 	}
 	if r.Expired != nil && a.Expired != *r.Expired {
+		return false
+	}
+	if r.BranchDeleted && !skipBranch && branchDeletedVerdict(a) != branchYes {
 		return false
 	}
 	return true

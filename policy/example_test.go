@@ -20,7 +20,7 @@ func TestExamplePolicyFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("policies.example.yaml does not load:\n%v", err)
 	}
-	if len(p.Rules) != 8 || !cmp.Equal(p.Selector.PatternOwners(), []string{"octo-org"}) || p.MinAge != 24*time.Hour {
+	if len(p.Rules) != 9 || !cmp.Equal(p.Selector.PatternOwners(), []string{"octo-org"}) || p.MinAge != 24*time.Hour {
 		t.Fatalf("rules %d, pattern owners %v, min_age %v", len(p.Rules), p.Selector.PatternOwners(), p.MinAge)
 	}
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
@@ -51,6 +51,17 @@ func TestExamplePolicyFile(t *testing.T) {
 		a(30, "octo-org/api", "logs", "", 100*day, 1_000, true),
 		// Published, very old.
 		a(40, "octo-org/web", "dist-linux", "feature/z", 1000*day, 1_000, true),
+		// A merged pull request's branch, since deleted: past the newest
+		// three, the rest goes after 3 days.
+		a(50, "octo-org/docs", "site", "feature/gone", 4*day, 1_000, false),
+		a(51, "octo-org/docs", "site", "feature/gone", 5*day, 1_000, false),
+		a(52, "octo-org/docs", "site", "feature/gone", 6*day, 1_000, false),
+		a(53, "octo-org/docs", "site", "feature/gone", 7*day, 1_000, false),
+	}
+	for i := range arts {
+		if arts[i].Branch == "feature/gone" {
+			arts[i].BranchState = artifact.BranchDeleted
+		}
 	}
 	got := map[int64]string{}
 	for i, d := range policy.Evaluate(p, arts, now) {
@@ -73,6 +84,10 @@ func TestExamplePolicyFile(t *testing.T) {
 		21: "keep keep-latest-per-branch: kept by keep-latest-per-branch: not expired and newest of name=nightly-apk, branch=(none)",
 		30: "delete expired: matched delete rule expired: expired",
 		40: "keep keep-published: kept by keep-published: name dist-*",
+		50: "keep keep-latest-per-branch: kept by keep-latest-per-branch: not expired and newest of name=site, branch=feature/gone",
+		51: "keep keep-latest-per-branch: kept by keep-latest-per-branch: not expired and 2nd newest of name=site, branch=feature/gone",
+		52: "keep keep-latest-per-branch: kept by keep-latest-per-branch: not expired and 3rd newest of name=site, branch=feature/gone",
+		53: "delete deleted-branches: matched delete rule deleted-branches: branch feature/gone deleted and older than 3d (7d)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("decisions (-want +got):\n%s", diff)

@@ -11,7 +11,7 @@ import (
 var ruleKeys = []string{
 	"rule", "action",
 	"repositories", "name", "branch", "older_than", "newer_than",
-	"size_greater_than", "size_less_than", "expired",
+	"size_greater_than", "size_less_than", "expired", "branch_deleted",
 	"keep_latest", "group_by", "archive", "archive_required",
 }
 
@@ -109,6 +109,14 @@ func (w *walker) rule(n *yaml.Node, known *Selector) (Rule, bool) {
 				r.Expired = &b
 			}
 			r.order = append(r.order, condExpired)
+		case "branch_deleted":
+			if b, ok := w.boolean(kv.value, "branch_deleted"); ok {
+				if !b {
+					w.errf(kv.value, "branch_deleted: false is not a condition; write branch_deleted: true (the branch is gone) or leave it out")
+				}
+				r.BranchDeleted = b
+			}
+			r.order = append(r.order, condBranchDeleted)
 		case "keep_latest":
 			if v, ok := w.integer(kv.value, "keep_latest"); ok {
 				if v < 1 || v > 1_000_000 {
@@ -165,7 +173,7 @@ func (w *walker) checkRule(n *yaml.Node, r *Rule, nodes map[string]*yaml.Node, k
 			scoped = 1
 		}
 		if conditions-scoped == 0 {
-			w.errf(n, "%s: a delete rule needs at least one condition besides repositories (name, branch, older_than, newer_than, size_greater_than, size_less_than or expired); without one it would delete every artifact", label)
+			w.errf(n, "%s: a delete rule needs at least one condition besides repositories (name, branch, older_than, newer_than, size_greater_than, size_less_than, expired or branch_deleted); without one it would delete every artifact", label)
 		}
 		if v, ok := nodes["archive_required"]; ok && !r.Archive {
 			w.errf(v, "%s: archive_required only applies with archive: true", label)
@@ -178,6 +186,12 @@ func (w *walker) checkRule(n *yaml.Node, r *Rule, nodes map[string]*yaml.Node, k
 			if v, ok := nodes[k]; ok {
 				w.errf(v, "%s: %s only applies to delete rules", label, k)
 			}
+		}
+		if v, ok := nodes["branch_deleted"]; ok && nodes["keep_latest"] != nil {
+			// Ranking needs to know which artifacts match; while a branch
+			// listing is missing that is unknown, and a rank computed
+			// without them would keep the wrong ones.
+			w.errf(v, "%s: branch_deleted cannot be combined with keep_latest; keep the artifacts of deleted branches with a rule of its own", label)
 		}
 		if conditions == 0 && nodes["keep_latest"] == nil {
 			w.errf(n, "%s: a keep rule with no condition and no keep_latest keeps every artifact, so the policy could never delete anything; add a condition", label)

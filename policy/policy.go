@@ -93,6 +93,12 @@ type Rule struct {
 	SizeLessThan *Size
 	// Expired holds when the artifact's expired flag equals it.
 	Expired *bool
+	// BranchDeleted (YAML branch_deleted: true) holds when the artifact's
+	// head branch is known to be gone from its repository: the latest
+	// complete branch listing does not have it. It never holds for an
+	// artifact without a branch or from a fork, and it is undecided when
+	// the repository has no complete listing (see Evaluate).
+	BranchDeleted bool
 
 	// KeepLatest, on a keep rule, keeps only the KeepLatest newest matching
 	// artifacts of each group; 0 keeps every match.
@@ -150,6 +156,7 @@ const (
 	condSizeGreaterThan
 	condSizeLessThan
 	condExpired
+	condBranchDeleted
 )
 
 // Selects reports whether the policy scans and decides on repo: a plain

@@ -23,6 +23,7 @@ import "strconv"
 //	older than T (AGE)      newer than T (AGE)
 //	size > S (SIZE)         size < S (SIZE)
 //	expired                 not expired
+//	branch BRANCH deleted
 //
 // PATTERNS is the first positive entry that matched followed by every
 // "!" entry, comma-separated ("test-results-*", "!main,!release/**");
@@ -107,6 +108,10 @@ func (e *evaluation) appendConditions(buf []byte, ri, i int) []byte {
 				buf = append(buf, "not "...)
 			}
 			buf = append(buf, "expired"...)
+		case condBranchDeleted:
+			buf = append(buf, "branch "...)
+			buf = append(buf, a.Branch...)
+			buf = append(buf, " deleted"...)
 		}
 	}
 	return buf

@@ -33,6 +33,10 @@ type Artifact struct {
 	HeadRepositoryID int64
 	Branch           string
 	HeadSHA          string
+
+	// BranchState says whether Branch still exists (see BranchState); set
+	// only for policies with branch_deleted, never from the API.
+	BranchState BranchState
 }
 
 // ExpiredAt reports whether GitHub has freed the artifact's storage by now:

@@ -57,7 +57,7 @@ refused, partial or failed, 2 for usage or configuration errors.`,
 			fs.BoolVar(&o.noWait, "no-wait", false, "exit instead of waiting when another run is in progress")
 			return func(ctx context.Context, e *Env, args []string) error { return runApply(ctx, e, args, o) }
 		},
-		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ApplyConcern, config.ArchiveConcern, config.LogConcern},
+		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ApplyConcern, config.ArchiveConcern, config.StorageConcern, config.LogConcern},
 	}
 }
 

@@ -54,7 +54,7 @@ type command struct {
 // commands returns every command, in the order help lists them.
 func commands() []*command {
 	return []*command{
-		serveCommand(), runCommand(), planCommand(), auditCommand(), applyCommand(), demoCommand(),
+		serveCommand(), runCommand(), planCommand(), auditCommand(), reportCommand(), applyCommand(), demoCommand(),
 		scanCommand(), reposCommand(), downloadCommand(), migrateCommand(), policyCommand(), versionCommand(),
 	}
 }

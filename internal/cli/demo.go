@@ -54,7 +54,7 @@ own, which it drops and recreates each time.`,
 			fs.StringVar(&o.database, "database", demoDatabase, "name of the database the demo creates afresh on the server (dropped first if it exists)")
 			return func(ctx context.Context, e *Env, args []string) error { return runDemo(ctx, e, args, o) }
 		},
-		config: []config.Concern{config.DatabaseConcern, config.JanitorConcern, config.ScanConcern, config.LogConcern},
+		config: []config.Concern{config.DatabaseConcern, config.JanitorConcern, config.ScanConcern, config.StorageConcern, config.LogConcern},
 	}
 }
 
@@ -207,6 +207,7 @@ func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 		fmt.Fprintf(w, "  psql '%s' -c \"%s\"\n", url, q)
 	}
 	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond audit --run %d --format csv\n", url, runID)
+	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond report   # storage by repository, and what the run would save\n", url)
 }
 
 // demoSecondTick runs again at once, as the next scheduled tick would, and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/retentiond/retentiond/internal/runner"
 	"github.com/retentiond/retentiond/janitor"
+	"github.com/retentiond/retentiond/scanner"
 
 	"github.com/retentiond/retentiond/internal/config"
 )
@@ -58,7 +59,7 @@ backoffLimit: 0: the next scheduled run is the retry.`,
 			fs.BoolVar(&o.noWait, "no-wait", false, "exit instead of waiting when another run is in progress")
 			return func(ctx context.Context, e *Env, args []string) error { return runRun(ctx, e, args, o) }
 		},
-		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ArchiveConcern, config.LogConcern},
+		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ArchiveConcern, config.StorageConcern, config.LogConcern},
 	}
 }
 
@@ -88,8 +89,9 @@ func (a *app) runnerConfig(e *Env, m *runner.Metrics, wait bool) runner.Config {
 		Metrics:            m,
 		Resolver:           a.runResolver(e),
 	}
-	if a.gh != nil { // plan calls no GitHub, so it has no budget to keep
+	if a.gh != nil { // plan calls no GitHub: no budget to keep, no branches to list
 		cfg.Budget, cfg.RateLimitReserve = a.gh, a.cfg.Scan.RateLimitReserve
+		cfg.Branches = scanner.NewBranches(a.gh, a.store, scanner.Options{Clock: e.Clock, Logger: a.logger})
 	}
 	return cfg
 }

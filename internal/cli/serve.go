@@ -28,7 +28,7 @@ HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable and
 policy loaded), /metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET
 is set.`,
 		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern,
-			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.LogConcern},
+			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.StorageConcern, config.LogConcern},
 		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
 			return func(ctx context.Context, e *Env, args []string) error {
 				if len(args) != 0 {
@@ -54,6 +54,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 		return err
 	}
 	rm, metricsHandler := newMetrics(a.gh, a.logger)
+	rm.SetStorageTop(a.cfg.Storage.MetricsTop)
 	r := a.runner(e, rm, false)
 
 	if rep, err := r.Reconcile(ctx); err != nil {

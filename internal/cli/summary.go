@@ -46,6 +46,11 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 		// the listing and saves nothing, so they are not in the figure above.
 		fmt.Fprintf(w, "                 of which %d are expired listings: GitHub already freed their storage\n", r.ExpiredListings)
 	}
+	if rs, err := a.store.RunSavings(ctx, runID); err != nil {
+		return err
+	} else if rs.LiveBytes >= 0 {
+		printRunSavings(w, r, rs, a.cfg.Storage.PricePerGBMonth)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "  note           %s\n", r.Error)
 	}

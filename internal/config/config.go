@@ -36,6 +36,7 @@ type Config struct {
 	Server   Server
 	Log      Log
 	Archive  Archive
+	Storage  Storage
 
 	loaded map[Concern]bool
 }
@@ -55,6 +56,7 @@ const (
 	ServerConcern   Concern = "server"
 	LogConcern      Concern = "log"
 	ArchiveConcern  Concern = "archive"
+	StorageConcern  Concern = "storage"
 )
 
 // concerns lists every concern in the order help prints them, with the
@@ -72,6 +74,7 @@ var concerns = []struct {
 	{ScanConcern, func(c *Config) validator { return &c.Scan }},
 	{ServerConcern, func(c *Config) validator { return &c.Server }},
 	{ArchiveConcern, func(c *Config) validator { return &c.Archive }},
+	{StorageConcern, func(c *Config) validator { return &c.Storage }},
 	{LogConcern, func(c *Config) validator { return &c.Log }},
 }
 

@@ -42,6 +42,7 @@ func TestDefaults(t *testing.T) {
 		Server:   Server{Addr: ":8080"},
 		Log:      Log{Level: "info", Format: "auto"},
 		Archive:  Archive{MaxBytes: 10 << 30},
+		Storage:  Storage{MetricsTop: 10},
 	}
 	if diff := cmp.Diff(want, *c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -102,6 +103,10 @@ func checkValue(_ context.Context, key, _, _, value string) (string, bool, error
 	case kind.Kind() == reflect.Bool:
 		if _, err := strconv.ParseBool(value); err != nil {
 			return "", true, &Error{Var: key, Msg: fmt.Sprintf("%q is not a boolean; accepted: true, false (or 1, 0)", value)}
+		}
+	case kind.Kind() == reflect.Float64:
+		if f, err := strconv.ParseFloat(value, 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return "", true, &Error{Var: key, Msg: fmt.Sprintf("%q is not a number; write it with a dot, like 0.07", value)}
 		}
 	case kind.Kind() == reflect.Int, kind.Kind() == reflect.Int64:
 		if _, err := strconv.ParseInt(value, 10, 64); err != nil {

@@ -60,6 +60,7 @@ func (s *Server) DemoOrg(now time.Time) []artifact.Repository {
 	names := []string{"octo-org/api", "octo-org/web", "octo-org/mobile", "octo-org/infra", "octo-org/docs"}
 	counts := []int{1200, 900, 500, 250, 150}
 	s.generate(GenerateOptions{Seed: 20260101, Now: now}, names, counts)
+	s.demoBranches(names)
 	return repositories(names)
 }
 

@@ -204,17 +204,26 @@ func (s *Server) notModified(c *call) bool {
 		return false
 	}
 	switch c.rt.name {
-	case RouteList, RouteListRun, RouteGet:
+	case RouteList, RouteListRun, RouteGet, RouteBranches:
 	default:
 		return false
 	}
-	page := s.render(c)
-	if !page.found || !etagMatches(inm, page.etag) {
+	var tag string
+	if c.rt.name == RouteBranches {
+		s.mu.RLock()
+		if repo := s.repoFor(c.rt); repo != nil {
+			_, _, tag = branchPage(c, repo)
+		}
+		s.mu.RUnlock()
+	} else if page := s.render(c); page.found {
+		tag = page.etag
+	}
+	if tag == "" || !etagMatches(inm, tag) {
 		return false
 	}
 	h := c.w.Header()
 	setRateHeaders(h, s.peekRate())
-	h.Set("ETag", page.etag)
+	h.Set("ETag", tag)
 	h.Set("Cache-Control", cacheControl)
 	c.w.WriteHeader(http.StatusNotModified)
 	return true

@@ -66,6 +66,10 @@ func parseRoute(method, path string) route {
 	default:
 		return rt
 	}
+	if len(rest) == 1 && rest[0] == "branches" && method == http.MethodGet {
+		rt.name = RouteBranches
+		return rt
+	}
 	if rest[0] != "actions" || len(rest) < 2 {
 		return rt
 	}

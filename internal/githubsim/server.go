@@ -281,6 +281,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDelete(c)
 	case RouteDownload:
 		s.serveDownload(c)
+	case RouteBranches:
+		s.serveBranches(c)
 	default:
 		writeError(w, http.StatusNotFound, "Not Found", docRoot, true)
 	}

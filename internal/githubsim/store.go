@@ -36,6 +36,8 @@ type repository struct {
 	// archived and fork are the repository's flags in owner listings
 	// (SetArchived, SetFork).
 	archived, fork bool
+	// branches are served by GET .../branches (see branches.go).
+	branches *branchSet
 }
 
 // entry is one stored artifact.

@@ -18,6 +18,7 @@ type Metrics struct {
 	lastRunTime    prometheus.Gauge
 	discovery      *discoveryMetrics
 	requests       *requestMetrics
+	storage        *storageMetrics // see savings.go
 }
 
 // NewMetrics registers the run series with reg. Every run status and every
@@ -54,6 +55,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime)
 	m.discovery = newDiscoveryMetrics(reg)
 	m.requests = newRequestMetrics(reg)
+	m.storage = newStorageMetrics(reg)
 	// Every label value exists from the start, at 0.
 	for _, st := range Statuses {
 		m.runs.WithLabelValues(string(st))

@@ -30,6 +30,9 @@ func (r *Runner) planRepository(ctx context.Context, log *slog.Logger, j *janito
 	if err != nil {
 		return planned{}, fmt.Errorf("loading the artifacts of %s: %w", repo, err)
 	}
+	if err := r.annotateBranches(ctx, repo, arts); err != nil {
+		return planned{}, err
+	}
 	decisions := policy.Evaluate(r.policy, arts, now)
 	if held != "" {
 		for i := range decisions {
@@ -187,6 +190,11 @@ func (r *Runner) Plan(ctx context.Context) (*Plan, error) {
 			continue
 		case sc.Status != store.ScanComplete:
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: latest scan %s (%s); a run would delete nothing here until a scan completes", repo, sc.Status, sc.Error))
+		}
+		if w, err := r.branchWarning(ctx, repo); err != nil {
+			return fail(err)
+		} else if w != "" {
+			p.Warnings = append(p.Warnings, w)
 		}
 		n, err := r.planRepository(ctx, r.logger, nil, 0, work, repo, "", now)
 		if err != nil {

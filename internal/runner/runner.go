@@ -75,6 +75,9 @@ type Config struct {
 	// the rate limit before scanning, keeping RateLimitReserve (see budget.go).
 	Budget           BudgetReader
 	RateLimitReserve budget.Reserve
+	// Branches lists branches for policies with branch_deleted; without
+	// it, every decision that depends on them is blocked.
+	Branches BranchScanner
 }
 
 // Runner performs runs.
@@ -115,6 +118,12 @@ type Summary struct {
 	ArtifactsIn int // artifacts evaluated
 	// Discovery is what the policy's repositories resolved to.
 	Discovery discovery.Resolution
+	// Savings is what the run saved in GB-hours, and the storage still
+	// accruing when it ended; SavingsRecorded says it was computed.
+	Savings         store.RunSavings
+	SavingsRecorded bool
+	// Branches are the branch listings the run made (branch_deleted).
+	Branches []scanner.BranchResult
 }
 
 // janitor is the one place a janitor is made, for runs and applies alike.
@@ -258,6 +267,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 		return fmt.Errorf("recording the end of run %d: %w", sum.RunID, err)
 	}
 	r.cfg.Metrics.observe(sum)
+	r.recordSavings(fctx, log, sum)
 	level := slog.LevelInfo
 	if sum.Status != StatusSucceeded {
 		level = slog.LevelWarn
@@ -274,6 +284,7 @@ func (r *Runner) record(ctx context.Context, log *slog.Logger, sum *Summary, run
 		slog.Int("skipped", jr.Skipped()), slog.Int("archived", jr.Archived),
 		slog.Int64("would_reclaim", jr.WouldReclaim), slog.Int64("bytes_reclaimed", jr.BytesReclaimed),
 		slog.Int("expired_listings", jr.ExpiredListings), slog.Bool("cap_hit", jr.CapHit),
+		slog.Float64("gb_hours_saved", sum.Savings.Saved.GBHours), slog.Float64("gb_hours_would_save", sum.Savings.WouldSave.GBHours),
 		slog.Duration("duration", sum.FinishedAt.Sub(sum.StartedAt)), slog.String("error", sum.Error))
 	return nil
 }
@@ -288,6 +299,7 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		return err
 	}
 	sum.Scan = r.scanner.ScanAll(ctx, r.budget(ctx, log, sum, repos), &runID)
+	r.listBranches(ctx, log, sum)
 
 	// One repository at a time: its decisions are evaluated, its keeps
 	// recorded and its deletes added to the run's plan in the database, so
@@ -341,6 +353,7 @@ func (r *Runner) conclude(sum *Summary, runErr error) {
 			why = append(why, fmt.Sprintf("%s: no deletions: %v", rr.Repository, rr.Err))
 		}
 	}
+	why = append(why, branchProblems(sum)...)
 	jr := sum.Janitor
 	if jr.RateLimited {
 		why = append(why, fmt.Sprintf("stopped at a GitHub rate limit: %d decisions skipped", jr.SkippedRateLimit))
