@@ -3,6 +3,7 @@ module github.com/retentiond/retentiond
 go 1.26.0
 
 require (
+	github.com/golang-jwt/jwt/v4 v4.5.2
 	github.com/google/go-cmp v0.7.0
 	github.com/google/go-github/v92 v92.0.0
 	github.com/jackc/pgx/v5 v5.12.0

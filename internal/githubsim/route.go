@@ -22,7 +22,9 @@ type route struct {
 	artifactID int64
 	runID      int64
 	format     string
-	blobPath   string // the rest of a blob path, parsed by serveBlob
+	// installation is set for /app/installations/{id}/access_tokens.
+	installation int64
+	blobPath     string // the rest of a blob path, parsed by serveBlob
 }
 
 // byID reports whether the request named its repository by numeric id.
@@ -55,7 +57,7 @@ func parseRoute(method, path string) route {
 		}
 		rt.repoID, rest = id, seg[2:]
 	default:
-		return rt
+		return parseAppRoute(method, seg, rt)
 	}
 	if rest[0] != "actions" || len(rest) < 2 {
 		return rt
