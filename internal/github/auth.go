@@ -70,8 +70,8 @@ type tokenSource interface {
 // staticToken is GITHUB_TOKEN: one token for the life of the process.
 type staticToken string
 
-func (s staticToken) token(context.Context) (string, error)  { return string(s), nil }
-func (s staticToken) refused(context.Context, string) bool { return false }
+func (s staticToken) token(context.Context) (string, error) { return string(s), nil }
+func (s staticToken) refused(context.Context, string) bool  { return false }
 
 // tokenFileCheckEvery is how often a token file is checked for a change: a
 // stat, which is cheap, and a read only when its size or time changed.
