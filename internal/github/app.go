@@ -200,7 +200,7 @@ func (a *appAuth) list(ctx context.Context) error {
 		}
 		page = resp.NextPage
 	}
-	slices.Sort(logins)
+	slices.SortFunc(logins, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	a.mu.Lock()
 	a.owners, a.logins, a.listed = owners, logins, a.clock.Now()
 	a.mu.Unlock()
