@@ -143,8 +143,7 @@ func TestAppTokenFlow(t *testing.T) {
 // lists installations.
 func TestAppFixedInstallation(t *testing.T) {
 	t.Parallel()
-	var f *appFixture
-	f = newAppFixture(t, nil, func(c *Config) { c.App.InstallationID = 70_000_001 })
+	f := newAppFixture(t, nil, func(c *Config) { c.App.InstallationID = 70_000_001 })
 	repo := f.sim.Generate(githubsim.GenerateOptions{Owner: "acme", ArtifactsPerRepository: 10, Now: t0})[0]
 	if _, err := f.list(t, repo, nil); err != nil {
 		t.Fatal(err)

@@ -37,10 +37,6 @@ func (r *rateState) snapshot() rateSnapshot {
 	}
 }
 
-// charge spends one request of the main token's budget. It reports false,
-// without spending, when the budget is exhausted.
-func (s *Server) charge() (rateSnapshot, bool) { return s.chargeBudget(&s.rate) }
-
 // chargeBudget spends one request of budget b (the main token's, an
 // installation's or an App's), or reports false when it is exhausted.
 func (s *Server) chargeBudget(b *rateState) (rateSnapshot, bool) {
