@@ -1,9 +1,11 @@
 package github
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -361,5 +363,92 @@ func TestListInstallationRepositories(t *testing.T) {
 	}
 	if got, err := f.c.ListInstallationRepositories(t.Context(), "globex"); err != nil || len(got) != 2 {
 		t.Errorf("globex: %d repositories, %v; want 2", len(got), err)
+	}
+}
+
+// gateClock is a fake clock whose Sleep blocks until the test lets it go,
+// so a test can act while a request is waiting.
+type gateClock struct {
+	*clock.Fake
+	waiting chan time.Duration
+	release chan struct{}
+}
+
+func (g *gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	g.waiting <- d
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.Fake.Sleep(ctx, d)
+}
+
+// TestAppExhaustedBudgetDoesNotStallOthers: while one installation's
+// request waits for its reset, another installation's requests are sent and
+// answered, even with a single request slot: a wait holds none.
+func TestAppExhaustedBudgetDoesNotStallOthers(t *testing.T) {
+	t.Parallel()
+	var gate *gateClock
+	f := newAppFixture(t, nil, func(c *Config) {
+		gate = &gateClock{Fake: c.Clock.(*clock.Fake), waiting: make(chan time.Duration), release: make(chan struct{})}
+		c.Clock, c.Concurrency = gate, 1
+	})
+	acme := f.sim.Generate(githubsim.GenerateOptions{Owner: "acme", ArtifactsPerRepository: 150, Now: t0})[0]
+	globex := f.sim.Generate(githubsim.GenerateOptions{Owner: "globex", ArtifactsPerRepository: 250, Now: t0})[0]
+	f.sim.SetInstallationRateLimit(f.insts["acme"], 0, t0.Add(10*time.Minute))
+
+	done := make(chan error, 1)
+	go func() {
+		got, err := f.list(t, acme, nil)
+		if err == nil && len(got) != 150 {
+			err = fmt.Errorf("%d artifacts, want 150", len(got))
+		}
+		done <- err
+	}()
+	if d := <-gate.waiting; d != 10*time.Minute+time.Second {
+		t.Errorf("acme waits %s, want until its reset", d)
+	}
+	// acme's request is waiting now; globex's go through meanwhile.
+	if got, err := f.list(t, globex, nil); err != nil || len(got) != 250 {
+		t.Fatalf("listing %s while acme waits: %d artifacts, %v", globex, len(got), err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("acme's listing ended before its reset: %v", err)
+	default:
+	}
+	close(gate.release)
+	if err := <-done; err != nil {
+		t.Errorf("listing %s after the reset: %v", acme, err)
+	}
+}
+
+// TestAppWrongKey: a key that is not the App's is refused by GitHub; the
+// scan fails at once with GitHub's reason, without retries.
+func TestAppWrongKey(t *testing.T) {
+	t.Parallel()
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newAppFixture(t, nil, func(c *Config) { c.App.PrivateKey = other })
+	repo := f.sim.Generate(githubsim.GenerateOptions{Owner: "acme", ArtifactsPerRepository: 5, Now: t0})[0]
+	_, err = f.list(t, repo, nil)
+	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "A JSON web token could not be decoded") {
+		t.Errorf("listing with the wrong key = %v, want GitHub's 401 for the JWT", err)
+	}
+	if reqs := f.sim.Requests(); reqs["GET app_installations"] != 1 || len(f.clock.Sleeps()) != 0 {
+		t.Errorf("requests %v, sleeps %v; want one refused listing and no retries", reqs, f.clock.Sleeps())
+	}
+	// With a fixed installation the refusal comes from the token request.
+	f = newAppFixture(t, nil, func(c *Config) { c.App.PrivateKey, c.App.InstallationID = other, 70_000_001 })
+	repo = f.sim.Generate(githubsim.GenerateOptions{Owner: "acme", ArtifactsPerRepository: 5, Now: t0})[0]
+	_, err = f.list(t, repo, nil)
+	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "creating a token for installation 70000001") {
+		t.Errorf("listing with the wrong key = %v, want the token request's 401", err)
+	}
+	if reqs := f.sim.Requests(); reqs["POST access_tokens"] != 1 || reqs["GET list"] != 0 {
+		t.Errorf("requests %v, want one refused token request and no listing", reqs)
 	}
 }
