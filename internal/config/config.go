@@ -98,7 +98,7 @@ type Database struct {
 // GitHub says how to reach the API.
 type GitHub struct {
 	Token     Secret        `env:"GITHUB_TOKEN" help:"API token (classic PAT with repo scope, fine-grained with Actions read/write, or a GitHub App installation token)."`
-	TokenFile string        `env:"GITHUB_TOKEN_FILE" help:"File holding the token instead of GITHUB_TOKEN (e.g. a mounted secret); surrounding whitespace is ignored."`
+	TokenFile string        `env:"GITHUB_TOKEN_FILE" help:"File holding the token instead of GITHUB_TOKEN (e.g. a mounted secret); surrounding whitespace is ignored. Re-read when it changes (checked every 5s), so a rotated secret is picked up."`
 	APIURL    string        `env:"GITHUB_API_URL, default=https://api.github.com" help:"REST API base URL; for GitHub Enterprise Server use https://HOST/api/v3."`
 	MaxWait   time.Duration `env:"GITHUB_MAX_WAIT, default=15m" help:"Longest wait for a primary rate limit to reset (a duration: 90s, 15m, 1h); a longer one fails that repository's scan (or stops the janitor)."`
 
