@@ -101,7 +101,9 @@ func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 	if b == nil {
 		b = m.client.tokenBudget
 	}
-	if err == nil && b != nil {
+	// A 401's headers describe whatever GitHub took the request for
+	// (unauthenticated, or an unknown token), not the budget it was meant for.
+	if err == nil && b != nil && resp.StatusCode != http.StatusUnauthorized {
 		b.observe(resp.Header)
 	}
 	return resp, err
