@@ -87,15 +87,20 @@ func setup(ctx context.Context, e *Env, n needs) (*app, func(), error) {
 }
 
 func newGitHub(cfg *config.Config, e *Env, logger *slog.Logger) (*github.Client, error) {
-	gh, err := github.New(github.Config{
+	ghc := github.Config{
 		BaseURL:     cfg.GitHub.APIURL,
 		Token:       cfg.GitHub.Token.Reveal(),
+		TokenFile:   cfg.GitHub.TokenFile,
 		MaxWait:     cfg.GitHub.MaxWait,
 		Concurrency: cfg.Scan.Concurrency,
 		Clock:       e.Clock,
 		Logger:      logger,
 		UserAgent:   "retentiond/" + versionString(),
-	})
+	}
+	if k := cfg.GitHub.AppKey; k != nil {
+		ghc.App = &github.AppConfig{ID: cfg.GitHub.AppID, PrivateKey: k.RSA(), InstallationID: cfg.GitHub.AppInstallationID}
+	}
+	gh, err := github.New(ghc)
 	if err != nil {
 		return nil, fmt.Errorf("setting up the GitHub client: %w", err)
 	}

@@ -467,7 +467,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("deletions_total{outcome=dry_run} = %g before any run", got)
 	}
 	if n := w.Sim.TotalRequests(); n == 0 {
-		if got := before.Value(t, "retentiond_github_rate_limit_remaining"); got != -1 {
+		if got := before.Value(t, "retentiond_github_rate_limit_remaining", "budget", "token"); got != -1 {
 			t.Errorf("rate_limit_remaining = %g before any request, want -1", got)
 		}
 	}
@@ -495,7 +495,7 @@ func TestServe(t *testing.T) {
 		requests = req
 		// Concurrent responses may be recorded out of order, so the
 		// remaining budget is any one of the run's responses'.
-		if got := m.Value(t, "retentiond_github_rate_limit_remaining"); got < float64(5000-total) || got >= 5000 {
+		if got := m.Value(t, "retentiond_github_rate_limit_remaining", "budget", "token"); got < float64(5000-total) || got >= 5000 {
 			t.Errorf("after run %d: rate_limit_remaining = %g, want between %d and 4999", i, got, 5000-total)
 		}
 	}

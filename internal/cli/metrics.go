@@ -23,15 +23,7 @@ func newMetrics(gh *github.Client, logger *slog.Logger) (*runner.Metrics, http.H
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "retentiond_github_rate_limit_remaining", Help: "GitHub primary rate limit left (-1 until known).",
-		}, func() float64 {
-			rs := gh.RateLimit()
-			if !rs.Known {
-				return -1
-			}
-			return float64(rs.Remaining)
-		}),
+		newBudgetCollector(gh),
 		// The client counts its requests itself (retries included), so the
 		// series reads that count rather than keeping a second one.
 		prometheus.NewCounterFunc(prometheus.CounterOpts{

@@ -103,9 +103,17 @@ type Database struct {
 // GitHub says how to reach the API.
 type GitHub struct {
 	Token     Secret        `env:"GITHUB_TOKEN" help:"API token (classic PAT with repo scope, fine-grained with Actions read/write, or a GitHub App installation token)."`
-	TokenFile string        `env:"GITHUB_TOKEN_FILE" help:"File holding the token instead of GITHUB_TOKEN (e.g. a mounted secret); surrounding whitespace is ignored."`
+	TokenFile string        `env:"GITHUB_TOKEN_FILE" help:"File holding the token instead of GITHUB_TOKEN (e.g. a mounted secret); surrounding whitespace is ignored. Re-read when it changes (checked every 5s), so a rotated secret is picked up."`
 	APIURL    string        `env:"GITHUB_API_URL, default=https://api.github.com" help:"REST API base URL; for GitHub Enterprise Server use https://HOST/api/v3."`
 	MaxWait   time.Duration `env:"GITHUB_MAX_WAIT, default=15m" help:"Longest wait for a primary rate limit to reset (a duration: 90s, 15m, 1h); a longer one fails that repository's scan (or stops the janitor)."`
+
+	// GitHub App authentication, instead of a token (see app.go).
+	AppID             int64  `env:"GITHUB_APP_ID" help:"Authenticate as this GitHub App (its numeric App ID) instead of with a token; needs GITHUB_APP_PRIVATE_KEY_FILE or GITHUB_APP_PRIVATE_KEY."`
+	AppPrivateKeyFile string `env:"GITHUB_APP_PRIVATE_KEY_FILE" help:"The GitHub App's private key, the .pem file GitHub generated (e.g. a mounted secret)."`
+	AppPrivateKey     Secret `env:"GITHUB_APP_PRIVATE_KEY" help:"The GitHub App's private key itself, PEM text (\\n escapes are accepted), instead of GITHUB_APP_PRIVATE_KEY_FILE."`
+	AppInstallationID int64  `env:"GITHUB_APP_INSTALLATION_ID" help:"Use this installation of the App for every repository; without it each owner's installation is found with GET /app/installations."`
+	// AppKey is the App's parsed private key, set when an App is configured.
+	AppKey *PrivateKey `env:",noinit"`
 }
 
 // Policy says where the retention rules are.
@@ -246,6 +254,7 @@ func (g *GitHub) validate(bad func(v, msg string)) {
 	if msg := checkAPIURL(g.APIURL); msg != "" {
 		bad("GITHUB_API_URL", msg)
 	}
+	g.validateApp(bad)
 	if g.TokenFile == "" {
 		return
 	}
@@ -337,10 +346,11 @@ func (c *Config) RequireDatabase() error {
 	return nil
 }
 
-// RequireToken reports a clear error when no token was given.
+// RequireToken reports a clear error when neither a token nor a GitHub App
+// was given.
 func (c *Config) RequireToken() error {
-	if c.GitHub.Token == "" {
-		return &Error{Var: "GITHUB_TOKEN", Msg: "is required (or GITHUB_TOKEN_FILE): retentiond lists and deletes artifacts through the API"}
+	if c.GitHub.Token == "" && c.GitHub.AppKey == nil {
+		return &Error{Var: "GITHUB_TOKEN", Msg: "is required (or GITHUB_TOKEN_FILE, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY_FILE): retentiond lists and deletes artifacts through the API"}
 	}
 	return nil
 }

@@ -48,6 +48,9 @@ func Vars(only ...Concern) []Var {
 				continue
 			}
 			name, opts, _ := strings.Cut(tag, ",")
+			if name == "" {
+				continue // not a variable: a value parsed from others (GitHub.AppKey)
+			}
 			v := Var{Name: name, Help: f.Tag.Get("help"), kind: f.Type, size: f.Tag.Get("unit") == "size"}
 			for _, o := range strings.Split(opts, ",") {
 				if d, ok := strings.CutPrefix(strings.TrimSpace(o), "default="); ok {

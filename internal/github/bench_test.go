@@ -2,12 +2,17 @@ package github
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	gh "github.com/google/go-github/v92/github"
 
 	"github.com/retentiond/retentiond/internal/artifact"
+	"github.com/retentiond/retentiond/internal/clock"
+	"github.com/retentiond/retentiond/internal/githubsim"
 )
 
 // fullPage is a 100-artifact list body as GitHub sends it: the one page of
@@ -67,5 +72,40 @@ func BenchmarkListArtifactsPage(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAuth measures one 100-artifact page from the simulator with a
+// token and as a GitHub App (the owner's budget looked up, its installation
+// token reused): the difference is what App authentication costs per request.
+func BenchmarkAuth(b *testing.B) {
+	for _, mode := range []string{"token", "app"} {
+		b.Run(mode, func(b *testing.B) {
+			fake := clock.NewFake(t0)
+			sim := githubsim.New(githubsim.Options{Token: testToken, Clock: fake, RateLimit: 1 << 30})
+			sim.RegisterApp(testAppID, &testAppKey().PublicKey)
+			inst := sim.AddInstallation(testAppID, "acme")
+			repo := sim.Generate(githubsim.GenerateOptions{Owner: "acme", ArtifactsPerRepository: perPage, Now: t0})[0]
+			srv := httptest.NewServer(sim)
+			b.Cleanup(srv.Close)
+			cfg := Config{BaseURL: srv.URL, Token: testToken, Clock: fake, HTTPClient: srv.Client(), Logger: slog.New(slog.DiscardHandler)}
+			if mode == "app" {
+				cfg.Token, cfg.App = "", &AppConfig{ID: testAppID, PrivateKey: testAppKey()}
+			}
+			c, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				if n++; n%4000 == 0 { // an installation's budget is 5,000 an hour
+					sim.SetInstallationRateLimit(inst, 5000, t0.Add(time.Hour))
+				}
+				if _, err := c.ListArtifactsPage(b.Context(), repo, 1, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

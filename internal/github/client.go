@@ -26,7 +26,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,13 +86,26 @@ type Config struct {
 	MaxRetries int
 	// UserAgent is sent with every request. Default "retentiond".
 	UserAgent string
+	// TokenFile, when set, is the file Token was read from
+	// (GITHUB_TOKEN_FILE). It is checked every few seconds on Clock and
+	// re-read when it changed, and at once after a 401, so that a rotated
+	// secret is picked up without a restart.
+	TokenFile string
+	// App, when set, authenticates as a GitHub App instead of Token:
+	// each owner's requests go with its installation's token and spend its
+	// installation's rate-limit budget.
+	App *AppConfig
 }
 
 // String describes the configuration with the token redacted, so that
 // printing a Config by mistake cannot leak it.
 func (c Config) String() string {
-	return fmt.Sprintf("github.Config{BaseURL: %q, Token: %s, MaxWait: %s, Concurrency: %d, MaxRetries: %d, UserAgent: %q}",
-		c.BaseURL, redactedToken(c.Token), c.MaxWait, c.Concurrency, c.MaxRetries, c.UserAgent)
+	app := "nil"
+	if c.App != nil {
+		app = c.App.String()
+	}
+	return fmt.Sprintf("github.Config{BaseURL: %q, Token: %s, TokenFile: %q, App: %s, MaxWait: %s, Concurrency: %d, MaxRetries: %d, UserAgent: %q}",
+		c.BaseURL, redactedToken(c.Token), c.TokenFile, app, c.MaxWait, c.Concurrency, c.MaxRetries, c.UserAgent)
 }
 
 // GoString keeps %#v from printing the token.
@@ -104,6 +116,8 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("base_url", c.BaseURL),
 		slog.String("token", redactedToken(c.Token)),
+		slog.String("token_file", c.TokenFile),
+		slog.Bool("github_app", c.App != nil),
 		slog.Duration("max_wait", c.MaxWait),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Int("max_retries", c.MaxRetries),
@@ -117,10 +131,11 @@ func redactedToken(token string) string {
 	return "REDACTED"
 }
 
-// Client talks to the GitHub REST API with one token. It is safe for
-// concurrent use. Everything it tracks — the rate limit, the requests sent,
-// the slots in flight — belongs to this Client alone, so that one Client per
-// token or installation keeps one rate budget each.
+// Client talks to the GitHub REST API with one token, or as a GitHub App
+// with one installation token per owner. It is safe for concurrent use.
+// Each token, or installation, is a rate-limit budget of its own: its state,
+// its waits and its metrics are kept apart, so that an exhausted installation
+// makes only its own requests wait.
 type Client struct {
 	redactor
 	gh        *gh.Client
@@ -132,8 +147,11 @@ type Client struct {
 	limiter  *limiter
 	requests atomic.Int64
 
-	rateMu sync.Mutex
-	rate   RateState
+	secrets       *secretSet
+	authenticated bool
+	// tokenBudget is the one budget with a token; nil with an App.
+	tokenBudget *budgetState
+	app         *appAuth
 }
 
 // RateState is the primary rate limit as of the latest API response that
@@ -196,6 +214,18 @@ func New(cfg Config) (*Client, error) {
 	if strings.ContainsAny(cfg.Token, "\r\n") {
 		return nil, errors.New("github token must be a single line")
 	}
+	if cfg.App != nil {
+		switch {
+		case cfg.Token != "" || cfg.TokenFile != "":
+			return nil, errors.New("github: a token or a GitHub App, not both")
+		case cfg.App.ID <= 0:
+			return nil, fmt.Errorf("github App id %d: must be positive", cfg.App.ID)
+		case cfg.App.PrivateKey == nil:
+			return nil, errors.New("github App: no private key")
+		case cfg.App.InstallationID < 0:
+			return nil, fmt.Errorf("github App installation id %d: must be positive", cfg.App.InstallationID)
+		}
+	}
 
 	transport := http.DefaultTransport
 	timeout := defaultTimeout
@@ -206,18 +236,32 @@ func New(cfg Config) (*Client, error) {
 		timeout = cfg.HTTPClient.Timeout
 	}
 
+	secrets := &secretSet{}
 	c := &Client{
-		redactor:  redactor{token: cfg.Token},
-		base:      base,
-		userAgent: cfg.UserAgent,
-		limiter:   newLimiter(cfg.Concurrency),
+		redactor:      redactor{token: cfg.Token, extra: secrets},
+		base:          base,
+		userAgent:     cfg.UserAgent,
+		limiter:       newLimiter(cfg.Concurrency),
+		secrets:       secrets,
+		authenticated: cfg.Token != "" || cfg.TokenFile != "" || cfg.App != nil,
+	}
+	log := cfg.Logger.With(slog.String("component", "github"))
+	if cfg.App == nil {
+		c.tokenBudget = &budgetState{name: "token"}
+		switch {
+		case cfg.TokenFile != "":
+			c.tokenBudget.src = newFileToken(cfg.TokenFile, cfg.Token, cfg.Clock, log, secrets)
+		case cfg.Token != "":
+			c.tokenBudget.src = staticToken(cfg.Token)
+		}
 	}
 	c.retry = &retrier{
 		redactor: c.redactor,
+		route:    c.budgetOf,
 		// One attempt at a time takes a slot: waits between tries hold none.
-		next:       c.limiter.wrap(&meter{client: c, next: &bearer{token: cfg.Token, host: base.Host, scheme: base.Scheme, next: transport}}),
+		next:       c.limiter.wrap(&meter{client: c, next: &authorizer{client: c, host: base.Host, scheme: base.Scheme, next: transport}}),
 		clock:      cfg.Clock,
-		log:        cfg.Logger.With(slog.String("component", "github")),
+		log:        log,
 		scheme:     base.Scheme,
 		host:       base.Host,
 		timeout:    timeout,
@@ -248,14 +292,28 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building go-github client: %w", err)
 	}
+	if cfg.App != nil {
+		if c.app, err = newAppAuth(c, *cfg.App, transport, timeout, cfg.Clock, log); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
-// RateLimit returns the primary rate limit as of the latest API response.
+// RateLimit returns the primary rate limit as of the latest API response:
+// the token's, or with a GitHub App the known installation budget with the
+// fewest requests left (see Budgets for each).
 func (c *Client) RateLimit() RateState {
-	c.rateMu.Lock()
-	defer c.rateMu.Unlock()
-	return c.rate
+	if c.tokenBudget != nil {
+		return c.tokenBudget.rateState()
+	}
+	var low RateState
+	for _, b := range c.Budgets() {
+		if b.Known && (!low.Known || b.Remaining < low.Remaining) {
+			low = b.RateState
+		}
+	}
+	return low
 }
 
 // Requests returns how many requests the client has sent to the API host,

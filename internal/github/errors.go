@@ -86,6 +86,9 @@ func (c *Client) failure(cl *call, err error) error {
 // echoing it back can put it into an error or a log.
 type redactor struct {
 	token string
+	// extra holds the credentials learned since: a rotated token file's,
+	// installation tokens and JWTs.
+	extra *secretSet
 }
 
 // apiError describes resp as an *APIError, with the token scrubbed from
@@ -130,17 +133,20 @@ func (r redactor) apiErrorOf(err error) (*APIError, bool) {
 
 // scrub replaces the token in s with REDACTED.
 func (r redactor) scrub(s string) string {
-	if r.token == "" {
-		return s
+	if r.token != "" {
+		s = strings.ReplaceAll(s, r.token, "REDACTED")
 	}
-	return strings.ReplaceAll(s, r.token, "REDACTED")
+	return r.extra.scrub(s)
 }
 
 // scrubError is scrub for whole errors: those from elsewhere, such as a
 // *url.Error quoting a server's Location, and, as a backstop, everything the
 // exported methods return.
 func (r redactor) scrubError(err error) error {
-	if err == nil || r.token == "" || !strings.Contains(err.Error(), r.token) {
+	if err == nil {
+		return nil
+	}
+	if msg := err.Error(); (r.token == "" || !strings.Contains(msg, r.token)) && !r.extra.in(msg) {
 		return err
 	}
 	return &scrubbedError{msg: r.scrub(err.Error()), err: err}

@@ -273,3 +273,8 @@ func (c *collect) fn(page []artifact.Artifact) error {
 	}
 	return nil
 }
+
+// testLogger logs everything, debug included, as text into b.
+func testLogger(b *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

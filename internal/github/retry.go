@@ -50,6 +50,9 @@ const (
 // When it gives up, it returns an error and records it in the call.
 type retrier struct {
 	redactor
+	// route finds the rate-limit budget a request spends (nil: none, for
+	// the GitHub App's own requests).
+	route  func(*http.Request) (*budgetState, error)
 	next   http.RoundTripper
 	clock  clock.Clock
 	log    *slog.Logger
@@ -82,12 +85,30 @@ type wait struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
-	cl := callOf(req.Context())
-	resp, err := t.roundTrip(req, cl)
+	cl, ok := req.Context().Value(callKey{}).(*call)
+	if !ok {
+		// The transports below read the budget from the call.
+		cl = &call{}
+		req = req.WithContext(withCall(req.Context(), cl))
+	}
+	resp, err := t.routed(req, cl)
 	if err != nil {
 		cl.err = err
 	}
 	return resp, err
+}
+
+// routed finds the request's budget, once: a redirect keeps the budget (and
+// the credentials) of the request it answers.
+func (t *retrier) routed(req *http.Request, cl *call) (*http.Response, error) {
+	if t.route != nil {
+		b, err := t.route(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", req.Method, t.pathOf(req.URL), err)
+		}
+		cl.budget = b
+	}
+	return t.roundTrip(req, cl)
 }
 
 func (t *retrier) roundTrip(req *http.Request, cl *call) (*http.Response, error) {
@@ -98,10 +119,22 @@ func (t *retrier) roundTrip(req *http.Request, cl *call) (*http.Response, error)
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", req.Method, t.pathOf(u), err)
 		}
+		if w, err := t.budgetWait(cl, req.Method, u, &b); err != nil {
+			return nil, err
+		} else if w != nil {
+			if err := t.sleep(ctx, cl, req.Method, u, *w); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		resp, body, err := t.attempt(req, u)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, fmt.Errorf("%s %s: %w", req.Method, t.pathOf(u), ctxErr)
+			}
+			var ae *authError
+			if errors.As(err, &ae) {
+				return nil, fmt.Errorf("%s %s: %w", req.Method, t.pathOf(u), t.scrubError(err))
 			}
 			w, err := t.transient(&b, req.Method, u, "network error", t.scrubError(err))
 			if err != nil {
@@ -271,6 +304,39 @@ func (t *retrier) primaryWait(apiErr *APIError, reset time.Time, resp *http.Resp
 	return &wait{d: d, reason: "primary rate limit", level: slog.LevelInfo, cause: apiErr}, nil
 }
 
+// errBudgetExhausted is the cause logged for a wait on an exhausted budget.
+var errBudgetExhausted = errors.New("the budget's primary rate limit is exhausted")
+
+// budgetWait holds a request back while its budget is known to be
+// exhausted, until the reset, instead of sending it to be refused: GitHub
+// warns that requests made while rate limited can get an integration
+// banned. Only this budget's requests wait; another installation's go on.
+// A reset further off than MaxWait fails the request at once.
+//
+// A conditional request is sent all the same: a 304 costs nothing and is
+// served with the budget spent.
+func (t *retrier) budgetWait(cl *call, method string, u *url.URL, b *budget) (*wait, error) {
+	if cl.budget == nil || cl.ifNoneMatch != "" {
+		return nil, nil
+	}
+	st := cl.budget.rateState()
+	now := t.clock.Now()
+	if !st.Known || st.Remaining > 0 || st.Reset.IsZero() || !now.Before(st.Reset) {
+		return nil, nil
+	}
+	until := st.Reset.Sub(now)
+	if until > t.maxWait {
+		return nil, fmt.Errorf("%s %s: primary rate limit of budget %s exhausted until %s (in %s), longer than the max wait of %s: %w",
+			method, t.pathOf(u), cl.budget.name, st.Reset.UTC().Format(time.RFC3339), until.Round(time.Second), t.maxWait, ErrRateLimited)
+	}
+	if b.primary >= maxPrimaryWait {
+		return nil, fmt.Errorf("%s %s: primary rate limit of budget %s still exhausted after %d resets (next reset %s): %w",
+			method, t.pathOf(u), cl.budget.name, b.primary, st.Reset.UTC().Format(time.RFC3339), ErrRateLimited)
+	}
+	b.primary++
+	return &wait{d: until + resetMargin, reason: "primary rate limit exhausted", level: slog.LevelInfo, cause: errBudgetExhausted}, nil
+}
+
 // secondaryWait honours Retry-After, else backs off from a minute, doubling.
 func (t *retrier) secondaryWait(apiErr *APIError, resp *http.Response, b *budget) (*wait, error) {
 	if b.secondary >= t.maxRetries {
@@ -314,8 +380,13 @@ func isSecondary(ghErr error, apiErr *APIError, resp *http.Response) bool {
 
 // sleep logs w and waits it out, or returns why it could not.
 func (t *retrier) sleep(ctx context.Context, cl *call, method string, u *url.URL, w wait) error {
+	budget := ""
+	if cl.budget != nil {
+		budget = cl.budget.name
+	}
 	t.log.LogAttrs(ctx, w.level, "waiting before retrying GitHub request",
 		slog.String("repository", cl.repo.String()),
+		slog.String("budget", budget),
 		slog.String("method", method),
 		slog.String("path", t.pathOf(u)),
 		slog.Duration("wait", w.d),

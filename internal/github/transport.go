@@ -4,16 +4,14 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
-	"time"
 
 	"github.com/retentiond/retentiond/internal/artifact"
 )
 
 // The API client's transports, outermost first:
 //
-//	apiHeaders → retrier → limited → meter → bearer → Config.HTTPClient's transport
+//	apiHeaders → retrier → limited → meter → authorizer → Config.HTTPClient's transport
 //
 // go-github's typed calls take a context but no per-request options, so what
 // one call tells its transports, and what they tell it back, travels in the
@@ -25,6 +23,9 @@ import (
 type call struct {
 	// repo is for the wait logs.
 	repo artifact.Repository
+	// budget is the rate-limit budget the call spends, and so the
+	// credentials it carries; the retrier finds it from the request.
+	budget *budgetState
 	// ifNoneMatch is sent as If-None-Match, for a conditional request.
 	ifNoneMatch string
 
@@ -77,26 +78,6 @@ func (t apiHeaders) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(req)
 }
 
-// bearer adds the token to requests for the API's scheme and host and to
-// nothing else, so that a redirect or a URL pointing elsewhere can never
-// carry it away.
-type bearer struct {
-	token  string
-	scheme string
-	host   string
-	next   http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (b *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
-	if b.token == "" || req.URL.Host != b.host || req.URL.Scheme != b.scheme {
-		return b.next.RoundTrip(req)
-	}
-	req = req.Clone(req.Context())
-	req.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(req)
-}
-
 // meter counts API requests, for the client and for the call, and records
 // the rate limit each response reports.
 type meter struct {
@@ -113,31 +94,19 @@ func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 	// GitHub documents that a 304 to an authorised conditional request does
 	// not count against the primary limit. Anything else is taken to count,
 	// a request that got no answer included: it may well have arrived.
-	if err != nil || resp.StatusCode != http.StatusNotModified || m.client.token == "" {
+	if err != nil || resp.StatusCode != http.StatusNotModified || !m.client.authenticated {
 		cl.charged++
 	}
-	if err == nil {
-		m.client.observeRate(resp.Header)
+	b := cl.budget
+	if b == nil {
+		b = m.client.tokenBudget
+	}
+	// A 401's headers describe whatever GitHub took the request for
+	// (unauthenticated, or an unknown token), not the budget it was meant for.
+	if err == nil && b != nil && resp.StatusCode != http.StatusUnauthorized {
+		b.observe(resp.Header)
 	}
 	return resp, err
-}
-
-// observeRate keeps the x-ratelimit-* state of the latest response that had
-// it. Responses without the headers (some proxies, the blob host) leave the
-// state alone rather than erase it.
-func (c *Client) observeRate(h http.Header) {
-	remaining, err := strconv.Atoi(h.Get("X-Ratelimit-Remaining"))
-	if err != nil {
-		return
-	}
-	st := RateState{Remaining: remaining, Known: true}
-	st.Limit, _ = strconv.Atoi(h.Get("X-Ratelimit-Limit"))
-	if reset, err := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64); err == nil && reset > 0 {
-		st.Reset = time.Unix(reset, 0).UTC()
-	}
-	c.rateMu.Lock()
-	c.rate = st
-	c.rateMu.Unlock()
 }
 
 // limiter caps the requests in flight. A slot is held from sending a request

@@ -222,7 +222,7 @@ func (s *Server) notModified(c *call) bool {
 		return false
 	}
 	h := c.w.Header()
-	setRateHeaders(h, s.peekRate())
+	setRateHeaders(h, s.peekBudget(s.budget(c.cred)))
 	h.Set("ETag", tag)
 	h.Set("Cache-Control", cacheControl)
 	c.w.WriteHeader(http.StatusNotModified)

@@ -19,44 +19,48 @@ type rateSnapshot struct {
 	reset                  int64
 }
 
-// rollLocked starts a new hour when the current one is over.
-func (s *Server) rollLocked(now time.Time) {
-	if !now.Before(s.rate.reset) {
-		s.rate.used = 0
-		s.rate.reset = now.Add(time.Hour)
+// roll starts a new hour when the current one is over; the caller holds
+// s.rateMu, which guards every budget.
+func (r *rateState) roll(now time.Time) {
+	if !now.Before(r.reset) {
+		r.used = 0
+		r.reset = now.Add(time.Hour)
 	}
 }
 
-func (s *Server) snapshotLocked() rateSnapshot {
+func (r *rateState) snapshot() rateSnapshot {
 	return rateSnapshot{
-		limit:     s.rate.limit,
-		remaining: max(0, s.rate.limit-s.rate.used),
-		used:      s.rate.used,
-		reset:     s.rate.reset.Unix(),
+		limit:     r.limit,
+		remaining: max(0, r.limit-r.used),
+		used:      r.used,
+		reset:     r.reset.Unix(),
 	}
 }
 
-// charge spends one request of the primary budget. It reports false, without
-// spending, when the budget is exhausted.
-func (s *Server) charge() (rateSnapshot, bool) {
+// chargeBudget spends one request of budget b (the main token's, an
+// installation's or an App's), or reports false when it is exhausted.
+func (s *Server) chargeBudget(b *rateState) (rateSnapshot, bool) {
 	now := s.clock.Now()
 	s.rateMu.Lock()
 	defer s.rateMu.Unlock()
-	s.rollLocked(now)
-	if s.rate.used >= s.rate.limit {
-		return s.snapshotLocked(), false
+	b.roll(now)
+	if b.used >= b.limit {
+		return b.snapshot(), false
 	}
-	s.rate.used++
-	return s.snapshotLocked(), true
+	b.used++
+	return b.snapshot(), true
 }
 
-// peekRate returns the budget without spending, for responses that are free.
-func (s *Server) peekRate() rateSnapshot {
+// peekRate returns the main budget without spending, for responses that are free.
+func (s *Server) peekRate() rateSnapshot { return s.peekBudget(&s.rate) }
+
+// peekBudget returns budget b without spending.
+func (s *Server) peekBudget(b *rateState) rateSnapshot {
 	now := s.clock.Now()
 	s.rateMu.Lock()
 	defer s.rateMu.Unlock()
-	s.rollLocked(now)
-	return s.snapshotLocked()
+	b.roll(now)
+	return b.snapshot()
 }
 
 // setRateHeaders writes the x-ratelimit-* headers every API response carries.

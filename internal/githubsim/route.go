@@ -25,6 +25,8 @@ type route struct {
 	blobPath   string // the rest of a blob path, parsed by serveBlob
 	ownerLogin string // set for /orgs/{org}/repos and /users/{user}/repos
 	ownerID    int64  // set for /organizations/{id}/repos and /user/{id}/repos
+	// installation is set for /app/installations/{id}/access_tokens.
+	installation int64
 }
 
 // byID reports whether the request named its repository by numeric id.
@@ -64,7 +66,7 @@ func parseRoute(method, path string) route {
 		}
 		rt.repoID, rest = id, seg[2:]
 	default:
-		return rt
+		return parseAppRoute(method, seg, rt)
 	}
 	if len(rest) == 1 && rest[0] == "branches" && method == http.MethodGet {
 		rt.name = RouteBranches

@@ -13,10 +13,8 @@ package githubsim
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +116,8 @@ type Server struct {
 
 	inflight atomic.Int64
 
+	apps appState
+
 	faultMu    sync.Mutex
 	faults     []*faultState
 	faultCount atomic.Int32
@@ -192,6 +192,7 @@ type call struct {
 	base   string    // scheme://host plus the /api/v3 prefix when used
 	origin string    // scheme://host, where blobs live
 	page   *rendered // the body of a list or get, made once (see render)
+	cred   credential
 }
 
 // ServeHTTP routes a request through authentication, fault injection,
@@ -239,9 +240,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveBlob(c)
 		return
 	}
-	if !s.authorized(r) {
+	cred, msg := s.authenticate(r)
+	if msg != "" {
 		setRateHeaders(w.Header(), s.peekRate())
-		writeError(w, http.StatusUnauthorized, "Bad credentials", docRoot, false)
+		writeError(w, http.StatusUnauthorized, msg, docRoot, false)
+		return
+	}
+	c.cred = cred
+	if !s.permitted(c) {
 		return
 	}
 	if s.faultCount.Load() > 0 && !s.applyFault(c) {
@@ -254,7 +260,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.notModified(c) || s.ownerNotModified(c) {
 		return
 	}
-	snap, ok := s.charge()
+	snap, ok := s.chargeBudget(s.budget(cred))
 	setRateHeaders(w.Header(), snap)
 	if !ok {
 		writeError(w, s.limStatus, "API rate limit exceeded for user ID 1.", docPrimaryLimit, false)
@@ -283,22 +289,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDownload(c)
 	case RouteBranches:
 		s.serveBranches(c)
+	case RouteAppInstallations:
+		s.serveAppInstallations(c)
+	case RouteAccessTokens:
+		s.serveAccessToken(c)
+	case RouteInstallationRepos:
+		s.serveInstallationRepos(c)
 	default:
 		writeError(w, http.StatusNotFound, "Not Found", docRoot, true)
 	}
-}
-
-// authorized reports whether r carries the configured token.
-func (s *Server) authorized(r *http.Request) bool {
-	if s.token == "" {
-		return true
-	}
-	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !(strings.EqualFold(scheme, "bearer") || strings.EqualFold(scheme, "token")) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.token)) == 1
 }
 
 // statusWriter remembers the status for the debug log.
