@@ -100,3 +100,40 @@ func TestScanAsGitHubApp(t *testing.T) {
 		t.Error("the output holds the private key")
 	}
 }
+
+// TestReposAsGitHubAppListsTheInstallation: with App authentication,
+// patterns resolve against GET /installation/repositories (what the App's
+// installation can see), never the organisation listing, and archived
+// repositories are still skipped.
+func TestReposAsGitHubAppListsTheInstallation(t *testing.T) {
+	t.Parallel()
+	w := patternWorld(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048) // made here; never committed
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Sim.RegisterApp(9002, &key.PublicKey)
+	w.Sim.AddInstallation(9002, "octo")
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	delete(w.env, "GITHUB_TOKEN")
+	w.env["GITHUB_APP_ID"] = "9002"
+	w.env["GITHUB_APP_PRIVATE_KEY_FILE"] = keyFile
+
+	r := w.run(t, "repos", "--format", "json")
+	if r.code != 0 {
+		t.Fatalf("repos: exit %d %v\n%s\n%s", r.code, r.err, r.stdout, r.stderr)
+	}
+	for _, want := range []string{`"octo/api"`, `"octo/web"`, `"archived_skipped"`, `"excluded"`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("repos output lacks %s:\n%s", want, r.stdout)
+		}
+	}
+	reqs := w.Sim.Requests()
+	if reqs["GET installation_repositories"] == 0 || reqs["GET org_repos"] != 0 || reqs["GET user_repos"] != 0 {
+		t.Errorf("requests %v: want the installation listing and no owner listing", reqs)
+	}
+}

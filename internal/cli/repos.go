@@ -54,7 +54,7 @@ func runRepos(ctx context.Context, e *Env, args []string, opts *reposOpts) error
 		return err
 	}
 	defer closeFn()
-	res, err := discovery.New(a.gh, nil, e.Clock, a.logger).Resolve(ctx, a.policy)
+	res, err := discovery.New(a.lister(), nil, e.Clock, a.logger).Resolve(ctx, a.policy)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,16 @@ func (a *app) resolver(e *Env) *discovery.Resolver {
 	if a.gh == nil || a.store == nil {
 		return nil
 	}
-	return discovery.New(a.gh, a.store, e.Clock, a.logger)
+	return discovery.New(a.lister(), a.store, e.Clock, a.logger)
+}
+
+// lister is how owners' repositories are listed: as a GitHub App, what its
+// installations can see; with a token, the owner's listing.
+func (a *app) lister() discovery.Lister {
+	if a.cfg.GitHub.AppKey != nil {
+		return discovery.InstallationLister{GitHub: a.gh}
+	}
+	return a.gh
 }
 
 // scanRepositories resolves the policy's repositories for the scan

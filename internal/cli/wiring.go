@@ -26,4 +26,5 @@ var (
 	_ discovery.Store     = (*store.Store)(nil)
 	_ runner.Resolver     = (*discovery.Resolver)(nil)
 	_ runner.BudgetReader = (*github.Client)(nil)
+	_ discovery.Lister    = discovery.InstallationLister{}
 )
