@@ -337,7 +337,7 @@ func TestDemoWithDatabaseURL(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d %v\n%s\n%s", r.code, r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "pending_deletions", "/" + name} {
+	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "audit --run 1", "/" + name} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
