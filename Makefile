@@ -52,9 +52,18 @@ cross:
 unit:
 	$(WITHPG) $(GO) test -race -shuffle=on -count=1 ./...
 
-## build: a static binary at bin/retentiond (the Dockerfile runs this too).
+# What `retentiond version` and retentiond_build_info report. From git when
+# there is a checkout; a build without one (a Docker context has no .git)
+# passes them: make build VERSION=v1.2.3 REVISION=0123abc.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X github.com/retentiond/retentiond/internal/cli.Version=$(VERSION) \
+	-X github.com/retentiond/retentiond/internal/cli.Revision=$(REVISION)
+
+## build: a static binary at bin/retentiond (the Dockerfile runs this too),
+## stamped with VERSION and REVISION.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/retentiond ./cmd/retentiond
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/retentiond ./cmd/retentiond
 
 ## bench: the project's benchmarks against PostgreSQL.
 bench:

@@ -13,7 +13,7 @@ import (
 )
 
 // newMetrics builds serve's Prometheus registry: the run series, the GitHub
-// client's, and the Go runtime's and the process's. It returns the run
+// client's, the build's identity, and the Go runtime's and the process's. It returns the run
 // series for the runner and the /metrics handler.
 //
 // The registry is private, not the library's global default, so that no
@@ -23,6 +23,7 @@ func newMetrics(gh *github.Client, logger *slog.Logger) (*runner.Metrics, http.H
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfoMetric(),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "retentiond_github_rate_limit_remaining", Help: "GitHub primary rate limit left (-1 until known).",
 		}, func() float64 {
