@@ -43,6 +43,10 @@ func parseRoute(method, path string) route {
 		rt.prefix = enterprisePrefix
 		path = path[len(enterprisePrefix):]
 	}
+	if mr, ok := parseMetaRoute(method, path); ok {
+		mr.prefix = rt.prefix
+		return mr
+	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	var rest []string
 	switch {

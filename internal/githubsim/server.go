@@ -224,6 +224,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.faultCount.Load() > 0 && !s.applyFault(c) {
 		return
 	}
+	if rt.name == RouteRateLimit { // free: before the budget is charged
+		s.serveRateLimit(c)
+		return
+	}
 	if s.notModified(c) {
 		return
 	}
@@ -251,6 +255,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDelete(c)
 	case RouteDownload:
 		s.serveDownload(c)
+	case RouteRepo:
+		s.serveRepo(c)
 	default:
 		writeError(w, http.StatusNotFound, "Not Found", docRoot, true)
 	}
