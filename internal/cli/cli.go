@@ -55,7 +55,7 @@ type command struct {
 func commands() []*command {
 	return []*command{
 		serveCommand(), runCommand(), planCommand(), auditCommand(), applyCommand(), demoCommand(),
-		scanCommand(), downloadCommand(), migrateCommand(), policyCommand(), versionCommand(),
+		scanCommand(), downloadCommand(), migrateCommand(), policyCommand(), checkCommand(), versionCommand(),
 	}
 }
 
