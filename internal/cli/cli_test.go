@@ -402,7 +402,7 @@ func (c *tickClock) Sleep(ctx context.Context, d time.Duration) error {
 func TestServe(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SCHEDULE": "@every 1h"}
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SCHEDULE": "@every 1h", "RUN_ON_START": "never"}
 	for k, v := range w.env {
 		env[k] = v
 	}
