@@ -17,13 +17,27 @@ FUZZTIME  ?= 30s
 FUZZ_TARGETS ?= ./policy:FuzzParse ./policy:FuzzParseDuration ./policy:FuzzParseSize ./policy:FuzzGlob \
 	./internal/webhook:FuzzVerifySignature ./internal/webhook:FuzzParseWorkflowRun
 
-.PHONY: all test lint fmt-check vet staticcheck cross unit build bench fuzz demo clean
+.PHONY: all deps test lint fmt-check vet staticcheck cross unit build bench fuzz demo clean
 
 all: test build
 
 ## test: lint, build for every platform, then every test with the race
 ## detector against PostgreSQL.
-test: lint cross unit
+test: deps lint cross unit
+
+## deps: every module go.sum names, staticcheck (go.mod's tool directive)
+## included, is in the module cache; if not and there is no network, say
+## what to do. With a warm cache make test needs no network (GOPROXY=off).
+deps:
+	@out="$$($(GO) mod download 2>&1)" || { \
+		echo "$$out" | head -n 3; \
+		echo; \
+		echo "make test needs the modules of go.sum, staticcheck included, in the module cache"; \
+		echo "($$($(GO) env GOMODCACHE)), and could not fetch them (GOPROXY=$$($(GO) env GOPROXY))."; \
+		echo "Run 'go mod download' once with network access (or a GOPROXY that has them);"; \
+		echo "after that make test runs offline."; \
+		exit 1; \
+	}
 
 ## lint: gofmt check, go vet, staticcheck.
 lint: fmt-check vet staticcheck
