@@ -61,7 +61,6 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	rm, metricsHandler := newMetrics(a.gh, a.logger)
 	a.seedLastSuccess(ctx, rm)
 	r := a.runner(e, rm, false)
-	a.startupChecks(ctx)
 
 	if rep, err := r.Reconcile(ctx); err != nil {
 		a.logger.WarnContext(ctx, "could not resolve every interrupted deletion yet", slog.Any("error", err))
@@ -119,6 +118,9 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 		}
 		return nil
 	}
+	// After the HTTP server is up, so that /healthz answers while the
+	// checks wait out GitHub's retries.
+	a.startupChecks(lctx)
 	if a.runAtStart(lctx, sched, e.Clock.Now()) {
 		daemon.RunOnce(lctx, a.logger, tick)
 	}
