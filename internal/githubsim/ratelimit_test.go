@@ -40,7 +40,7 @@ func TestRateHeadersOnEveryResponse(t *testing.T) {
 	s.SetExpired("octo/app", ids[2], true)
 	auth := []string{"Authorization", "Bearer s3cret"}
 	reset := testNow.Add(time.Hour)
-	// Requests run in order; each but the 401 costs one request.
+	// Requests run in order; each but the 401 and GET /rate_limit costs one request.
 	steps := []struct {
 		name, method, target string
 		header               []string
@@ -54,7 +54,8 @@ func TestRateHeadersOnEveryResponse(t *testing.T) {
 		{"download", "GET", fmt.Sprintf("/repos/octo/app/actions/artifacts/%d/zip", ids[0]), auth, 302, 96},
 		{"gone", "GET", fmt.Sprintf("/repos/octo/app/actions/artifacts/%d/zip", ids[2]), auth, 410, 95},
 		{"delete", "DELETE", fmt.Sprintf("/repos/octo/app/actions/artifacts/%d", ids[1]), auth, 204, 94},
-		{"unknown route", "GET", "/rate_limit", auth, 404, 93},
+		{"rate_limit is free", "GET", "/rate_limit", auth, 200, 94},
+		{"unknown route", "GET", "/meta", auth, 404, 93},
 	}
 	for _, st := range steps {
 		r := serve(t, s, st.method, st.target, st.header...)
