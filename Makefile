@@ -18,13 +18,27 @@ FUZZ_TARGETS ?= ./policy:FuzzParse ./policy:FuzzParseSelector ./policy:FuzzParse
 	./internal/webhook:FuzzVerifySignature ./internal/webhook:FuzzParseWorkflowRun \
 	./internal/config:FuzzParsePrivateKey ./internal/github:FuzzOwnerOf
 
-.PHONY: all test lint fmt-check vet staticcheck cross unit build bench fuzz demo clean
+.PHONY: all deps test lint fmt-check vet staticcheck cross unit build bench fuzz demo clean
 
 all: test build
 
 ## test: lint, build for every platform, then every test with the race
 ## detector against PostgreSQL.
-test: lint cross unit
+test: deps lint cross unit
+
+## deps: every module go.sum names, staticcheck (go.mod's tool directive)
+## included, is in the module cache; if not and there is no network, say
+## what to do. With a warm cache make test needs no network (GOPROXY=off).
+deps:
+	@out="$$($(GO) mod download 2>&1)" || { \
+		echo "$$out" | head -n 3; \
+		echo; \
+		echo "make test needs the modules of go.sum, staticcheck included, in the module cache"; \
+		echo "($$($(GO) env GOMODCACHE)), and could not fetch them (GOPROXY=$$($(GO) env GOPROXY))."; \
+		echo "Run 'go mod download' once with network access (or a GOPROXY that has them);"; \
+		echo "after that make test runs offline."; \
+		exit 1; \
+	}
 
 ## lint: gofmt check, go vet, staticcheck.
 lint: fmt-check vet staticcheck
@@ -53,9 +67,18 @@ cross:
 unit:
 	$(WITHPG) $(GO) test -race -shuffle=on -count=1 ./...
 
-## build: a static binary at bin/retentiond (the Dockerfile runs this too).
+# What `retentiond version` and retentiond_build_info report. From git when
+# there is a checkout; a build without one (a Docker context has no .git)
+# passes them: make build VERSION=v1.2.3 REVISION=0123abc.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X github.com/retentiond/retentiond/internal/cli.Version=$(VERSION) \
+	-X github.com/retentiond/retentiond/internal/cli.Revision=$(REVISION)
+
+## build: a static binary at bin/retentiond (the Dockerfile runs this too),
+## stamped with VERSION and REVISION.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/retentiond ./cmd/retentiond
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/retentiond ./cmd/retentiond
 
 ## bench: the project's benchmarks against PostgreSQL.
 bench:

@@ -23,7 +23,7 @@ func FuzzParse(f *testing.F) {
 		"", "~", "version: 1\n", "- a\n", "version: 1\nrepositories: [a/b]\nrules:\n  - rule: r\n    action: keep\n    branch: [!main]\n",
 		"version: 1\nrepositories: [a/b]\nrules:\n  - &r {rule: a, action: delete, older_than: 1d}\n  - *r\n",
 		"version: 1\nrepositories: [a/b]\nsafety: {min_age: 0}\nrules: [{rule: a, action: delete, name: \"[a-\", size_less_than: 1.5KiB}]\n",
-		"a: 1\n---\nb: 2\n", "version: 1\n\tx: 1\n", "{version: 1, repositories: a/b, rules: [{<<: {}}]}",
+		"a: 1\n---\nb: 2\n", "version: 1\n\tx: 1\n", "rules:\n  - a: 1\n  \tb: 2\n", "a: [b,\n c\nd: e\n", "{version: 1, repositories: a/b, rules: [{<<: {}}]}",
 	} {
 		f.Add([]byte(s))
 	}

@@ -72,7 +72,7 @@ func decodeDocument(data []byte, sink *errorSink) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		addSyntaxError(sink, err)
+		addSyntaxError(sink, data, err)
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -83,7 +83,7 @@ func decodeDocument(data []byte, sink *errorSink) *yaml.Node {
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		addSyntaxError(sink, err)
+		addSyntaxError(sink, data, err)
 		return nil
 	default:
 		sink.addf(extra.Line, extra.Column, "a policy file holds one YAML document; remove the second one (after ---)")
@@ -113,7 +113,7 @@ var yamlParserProblems = map[string]bool{
 	"found undefined tag handle":             true,
 }
 
-func addSyntaxError(sink *errorSink, err error) {
+func addSyntaxError(sink *errorSink, data []byte, err error) {
 	msg := err.Error()
 	line := 1
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -127,7 +127,8 @@ func addSyntaxError(sink *errorSink, err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	sink.addf(line, 1, "YAML syntax error: %s", msg)
+	line, col, msg := refineSyntaxError(data, line, msg)
+	sink.addf(line, col, "YAML syntax error: %s", msg)
 }
 
 var topKeys = []string{"version", "repositories", "include_archived", "safety", "rules"}

@@ -231,7 +231,16 @@ func TestParseErrors(t *testing.T) {
 		{"syntax error", "version: 1\nrepositories: [a/b\n", []string{"2:1: YAML syntax error: did not find expected ',' or ']'"}},
 		{"block syntax error", "version: 1\nrepositories:\n  - a/b\n - c/d\n", []string{"4:1: YAML syntax error: did not find expected key"}},
 		{"syntax error on line 1", "a: b: c\n", []string{"1:1: YAML syntax error: mapping values are not allowed"}},
-		{"tab indentation", "version: 1\n\trepositories: []\n", []string{"2:1: YAML syntax error: found a tab character that violates indentation"}},
+		{"tab indentation", "version: 1\n\trepositories: []\n", []string{"2:1: YAML syntax error: a tab in the indentation: YAML indents with spaces only"}},
+		// The parser blames the rule that starts on line 4; the tab is on line 5, after two spaces.
+		{"tab inside a rule", "version: 1\nrepositories: [a/b]\nrules:\n  - rule: x\n  \taction: delete\n    older_than: 7d\n",
+			[]string{"5:3: YAML syntax error: a tab in the indentation"}},
+		// The parser blames line 4, where the mapping began; the key one space short is on line 6.
+		{"key indented too little", "version: 1\nrepositories: [a/b]\nrules:\n  - rule: x\n    action: delete\n   older_than: 7d\n",
+			[]string{"6:1: YAML syntax error: did not find expected '-' indicator"}},
+		// A flow sequence that continues on the next line is not the mistake; the missing ] is.
+		{"multi-line flow, then unclosed", "version: 1\nrepositories: [a/b,\n  c/d]\nrules: [x\nsafety: {}\n",
+			[]string{"4:1: YAML syntax error:"}},
 		{"two documents", "version: 1\nrepositories: [a/b]\n---\nversion: 1\n", []string{"3:1: a policy file holds one YAML document"}},
 		{"not a mapping", "- a\n- b\n", []string{"1:1: the policy must be a mapping (key: value lines), not a list"}},
 		{"unknown top-level key with suggestion", "version: 1\nrepositories: [a/b]\nrule: []\n", []string{`3:1: unknown key "rule" in the policy (did you mean rules?)`}},

@@ -55,7 +55,7 @@ type command struct {
 func commands() []*command {
 	return []*command{
 		serveCommand(), runCommand(), planCommand(), auditCommand(), reportCommand(), applyCommand(), demoCommand(),
-		scanCommand(), reposCommand(), downloadCommand(), migrateCommand(), policyCommand(), versionCommand(),
+		scanCommand(), reposCommand(), downloadCommand(), migrateCommand(), policyCommand(), checkCommand(), versionCommand(),
 	}
 }
 

@@ -337,7 +337,7 @@ func TestDemoWithDatabaseURL(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d %v\n%s\n%s", r.code, r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "pending_deletions", "/" + name,
+	for _, want := range []string{"simulated GitHub", "dry-run", "would delete", "Largest would-delete items", "SELECT * FROM run_summary", "audit --run 1", "/" + name,
 		"Second tick", "5 requests, 0 of them counted against the rate limit", "5 repositories not modified (304)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
@@ -403,7 +403,7 @@ func (c *tickClock) Sleep(ctx context.Context, d time.Duration) error {
 func TestServe(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SCHEDULE": "@every 1h"}
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SCHEDULE": "@every 1h", "RUN_ON_START": "never"}
 	for k, v := range w.env {
 		env[k] = v
 	}

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/retentiond/retentiond"
 	"github.com/retentiond/retentiond/internal/config"
 	"github.com/retentiond/retentiond/internal/githubsim"
+	"github.com/retentiond/retentiond/internal/logging"
 	"github.com/retentiond/retentiond/internal/pglocal"
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/internal/runner"
@@ -23,6 +25,7 @@ import (
 type demoOpts struct {
 	policyFile string
 	database   string
+	keep       bool
 }
 
 // demoDatabase is the database demo creates afresh when DATABASE_URL is unset.
@@ -34,7 +37,7 @@ const demoToken = "demo-token"
 func demoCommand() *command {
 	return &command{
 		name:    "demo",
-		args:    "[--policy FILE]",
+		args:    "[--policy FILE] [--keep]",
 		summary: "Run once, in dry-run, against a built-in GitHub simulator, then show the audit report",
 		help: `Starts the built-in GitHub simulator seeded with a realistic organisation
 (5 repositories, 3,000 artifacts over four months, several branches and
@@ -47,11 +50,22 @@ items and the SQL to look further. Nothing is sent to GitHub.
 
 The demo never writes into the database DATABASE_URL names: it only uses
 that server (and needs the CREATEDB privilege there) for a database of its
-own, which it drops and recreates each time.`,
+own, which it drops and recreates each time.
+
+With --keep, the simulator (and a throwaway PostgreSQL it started) keeps
+running after the report, in the foreground, and the demo prints the
+environment to paste into another terminal (DATABASE_URL, GITHUB_API_URL,
+GITHUB_TOKEN, POLICY_FILE, WEBHOOK_SECRET) and a curl line that sends serve
+a signed workflow_run delivery, so every other command can be tried against
+the simulated organisation. Ctrl-C stops and removes what it started.
+
+Logs go to standard error at warn unless LOG_LEVEL is set, so that they do
+not interleave with the report.`,
 		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &demoOpts{}
 			fs.StringVar(&o.policyFile, "policy", "", "policy file to use instead of the embedded policies.example.yaml")
 			fs.StringVar(&o.database, "database", demoDatabase, "name of the database the demo creates afresh on the server (dropped first if it exists)")
+			fs.BoolVar(&o.keep, "keep", false, "keep the simulator and database running until Ctrl-C, and print the environment to try every command against them")
 			return func(ctx context.Context, e *Env, args []string) error { return runDemo(ctx, e, args, o) }
 		},
 		config: []config.Concern{config.DatabaseConcern, config.JanitorConcern, config.ScanConcern, config.StorageConcern, config.LogConcern},
@@ -62,11 +76,15 @@ func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
 	if len(args) != 0 {
 		return usagef("demo takes no arguments")
 	}
-	cfg, logger, err := loadConfig(ctx, e)
+	cfg, _, err := loadConfig(ctx, e)
 	if err != nil {
 		return err
 	}
-	pol, err := demoPolicy(opts.policyFile)
+	logger, err := demoLogger(e, cfg)
+	if err != nil {
+		return err
+	}
+	pol, polSrc, err := demoPolicy(opts.policyFile)
 	if err != nil {
 		return err
 	}
@@ -119,26 +137,49 @@ func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
 	}
 	printDiscovery(e.Stdout, sum.Discovery, true)
 	fmt.Fprintln(e.Stdout)
-	if err := printRun(ctx, e, a, sum.RunID, 15); err != nil {
+	if err := printRunSummary(ctx, e, a, sum.RunID, 15); err != nil {
 		return err
 	}
 	if err := demoSecondTick(ctx, e, a, sum); err != nil {
 		return err
 	}
-	printDemoNext(e, dbURL, throwaway, sum.RunID)
-	// A partial run is part of the show (the example policy finds more than
-	// one run's cap); only a run that could not be carried out fails the demo.
+	// A run that hit the deletion cap succeeded (the rest is left for the
+	// next run); only a run that could not be carried out fails the demo.
 	if sum.Status == runner.StatusFailed {
 		return fmt.Errorf("demo run failed: %s", sum.Error)
 	}
+	printDemoHappened(e, sim.Len(), len(repos), pol, sum)
+	if opts.keep {
+		return keepDemo(ctx, e, demoKept{sim: sim, simURL: simURL, dbURL: dbURL, policy: polSrc, runID: sum.RunID, repos: repos})
+	}
+	printDemoNext(e, dbURL, throwaway, sum.RunID)
 	return nil
 }
 
-func demoPolicy(file string) (*policy.Policy, error) {
-	if file != "" {
-		return policy.Load(file)
+// demoLogger is the demo's logger: at warn unless LOG_LEVEL is set, so that
+// on a terminal no log line interleaves with the report, which is what the
+// demo is for.
+func demoLogger(e *Env, cfg *config.Config) (*slog.Logger, error) {
+	level := cfg.Log.Level
+	if _, set := e.Lookup.Lookup("LOG_LEVEL"); !set {
+		level = "warn"
 	}
-	return policy.ParseFile("policies.example.yaml (embedded)", retentiond.ExamplePolicy)
+	return logging.New(e.Stderr, level, cfg.Log.Format)
+}
+
+// demoPolicy returns the demo's policy and its source, which demo --keep
+// writes to a file for the other commands' POLICY_FILE.
+func demoPolicy(file string) (*policy.Policy, []byte, error) {
+	if file != "" {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading the policy: %w", err)
+		}
+		p, err := policy.ParseFile(file, src)
+		return p, src, err
+	}
+	p, err := policy.ParseFile("policies.example.yaml (embedded)", retentiond.ExamplePolicy)
+	return p, retentiond.ExamplePolicy, err
 }
 
 // demoDatabaseURL creates database name afresh and returns its URL: on
@@ -185,29 +226,47 @@ func validIdentifier(s string) bool {
 	return true
 }
 
+// printDemoHappened says in words what the run did.
+func printDemoHappened(e *Env, artifacts, repos int, pol *policy.Policy, sum runner.Summary) {
+	w := e.Stdout
+	fmt.Fprintln(w, "\nWhat happened:")
+	fmt.Fprintf(w, "  retentiond listed %d artifacts in %d simulated repositories into PostgreSQL,\n", artifacts, repos)
+	fmt.Fprintf(w, "  applied the %d rules of %s\n", len(pol.Rules), pol.File)
+	fmt.Fprintln(w, "  and recorded every decision as a dry-run: nothing was deleted.")
+	if sum.Janitor.SkippedCap > 0 {
+		fmt.Fprintf(w, "  %d decisions were past MAX_DELETIONS_PER_RUN: the next run takes them up.\n", sum.Janitor.SkippedCap)
+	}
+}
+
+// demoBinary is how the next steps name the binary, with how to get it.
+const demoBinary = "bin/retentiond"
+
+// printDemoNext prints what to try next; every command works as printed
+// from a clean checkout, and none points at a server that has stopped.
 func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 	w := e.Stdout
-	queries := []string{
-		"SELECT * FROM run_summary",
-		"SELECT repository, count(*), pg_size_pretty(sum(reclaimable_bytes)) AS reclaimable FROM pending_deletions GROUP BY 1",
-		fmt.Sprintf("SELECT rule, reason FROM audit_log WHERE run_id = %d AND action = 'keep' LIMIT 20", runID),
-	}
-	fmt.Fprintln(w, "\nNext, review it as you would before switching dry-run off:")
+	fmt.Fprintln(w, "\nWhat to do next:")
+	fmt.Fprintf(w, "  1. Build the binary: make build  (it writes %s; or go install ./cmd/retentiond)\n", demoBinary)
+	fmt.Fprintf(w, "  2. Try every command (run, plan, audit, apply, serve, webhook) against this simulation:\n")
+	fmt.Fprintf(w, "       %s demo --keep\n", demoBinary)
 	if throwaway {
 		// The server stops with the demo, so a psql line would point nowhere.
-		fmt.Fprintln(w, "  (this demo used a throwaway PostgreSQL that stops now; to keep the data, run it with")
-		fmt.Fprintln(w, "   DATABASE_URL=postgres://USER@HOST/postgres: it creates its own retentiond_demo there) and then, in psql:")
-		for _, q := range queries {
-			fmt.Fprintf(w, "  %s;\n", q)
+		fmt.Fprintln(w, "  3. This demo's throwaway PostgreSQL stops now; to keep its data for SQL, run the demo with")
+		fmt.Fprintln(w, "     DATABASE_URL=postgres://USER@HOST/postgres (it creates its own retentiond_demo there).")
+	} else {
+		url := config.RedactDSN(dbURL)
+		fmt.Fprintln(w, "  3. Review this run as you would before switching dry-run off:")
+		fmt.Fprintf(w, "       export DATABASE_URL='%s'\n", url)
+		fmt.Fprintf(w, "       %s audit --run %d\n", demoBinary, runID)
+		fmt.Fprintln(w, `       psql "$DATABASE_URL" -c 'SELECT * FROM run_summary'`)
+		fmt.Fprintf(w, "       %s report   # storage by repository, and what the run would save\n", demoBinary)
+		if url != dbURL {
+			fmt.Fprintln(w, "     (the password is left out: put yours back)")
 		}
-		return
 	}
-	url := config.RedactDSN(dbURL)
-	for _, q := range queries {
-		fmt.Fprintf(w, "  psql '%s' -c \"%s\"\n", url, q)
-	}
-	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond audit --run %d --format csv\n", url, runID)
-	fmt.Fprintf(w, "  DATABASE_URL='%s' retentiond report   # storage by repository, and what the run would save\n", url)
+	fmt.Fprintln(w, "  4. Set up your own: cp policies.example.yaml policies.yaml, edit it, then")
+	fmt.Fprintf(w, "       %s policy check policies.yaml\n", demoBinary)
+	fmt.Fprintf(w, "       DATABASE_URL=... GITHUB_TOKEN=... POLICY_FILE=policies.yaml %s check\n", demoBinary)
 }
 
 // demoSecondTick runs again at once, as the next scheduled tick would, and

@@ -13,8 +13,8 @@ import (
 )
 
 // newMetrics builds serve's Prometheus registry: the run series, the GitHub
-// client's, and the Go runtime's and the process's. It returns the run
-// series for the runner and the /metrics handler.
+// client's, the build's identity, and the Go runtime's and the process's. It
+// returns the run series for the runner and the /metrics handler.
 //
 // The registry is private, not the library's global default, so that no
 // package can add series behind serve's back and each test gets its own.
@@ -24,6 +24,7 @@ func newMetrics(gh *github.Client, logger *slog.Logger) (*runner.Metrics, http.H
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newBudgetCollector(gh),
+		buildInfoMetric(),
 		// The client counts its requests itself (retries included), so the
 		// series reads that count rather than keeping a second one.
 		prometheus.NewCounterFunc(prometheus.CounterOpts{

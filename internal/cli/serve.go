@@ -24,9 +24,14 @@ flight finish and be recorded, records the rest of the run as interrupted, and
 exits within seconds. Runs never overlap: across replicas sharing the
 database, a tick that finds another run in progress is skipped.
 
-HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable and
-policy loaded), /metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET
-is set.`,
+HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable,
+policy loaded, GitHub accepting the token: asked at most once a minute),
+/metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET is set.
+
+At start it logs the checks 'retentiond check' prints, and with
+RUN_ON_START=missed (the default) runs at once when the latest run started
+before the last tick of SCHEDULE (or there is none), so a misconfiguration
+shows within a minute of a deploy, not at the next tick.`,
 		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern,
 			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.StorageConcern, config.LogConcern},
 		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
@@ -55,6 +60,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	}
 	rm, metricsHandler := newMetrics(a.gh, a.logger)
 	rm.SetStorageTop(a.cfg.Storage.MetricsTop)
+	a.seedLastSuccess(ctx, rm)
 	r := a.runner(e, rm, false)
 
 	if rep, err := r.Reconcile(ctx); err != nil {
@@ -80,6 +86,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 			}
 			return nil
 		},
+		"github": (&githubReadiness{gh: a.gh, clock: e.Clock}).check,
 	}, extra)
 
 	a.logger.InfoContext(ctx, "retentiond serving",
@@ -98,7 +105,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 		}
 		httpDone <- err
 	}()
-	loopErr := daemon.Loop(lctx, sched, e.Clock, a.logger, func(ctx context.Context) error {
+	tick := func(ctx context.Context) error {
 		sum, err := r.Run(ctx, runner.TriggerSchedule)
 		if errors.Is(err, runner.ErrBusy) {
 			a.logger.InfoContext(ctx, "skipping this tick: another replica's run is in progress")
@@ -111,7 +118,14 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 			return fmt.Errorf("run %d %s: %s", sum.RunID, sum.Status, sum.Error)
 		}
 		return nil
-	})
+	}
+	// After the HTTP server is up, so that /healthz answers while the
+	// checks wait out GitHub's retries.
+	a.startupChecks(lctx)
+	if a.runAtStart(lctx, sched, e.Clock.Now()) {
+		daemon.RunOnce(lctx, a.logger, tick)
+	}
+	loopErr := daemon.Loop(lctx, sched, e.Clock, a.logger, tick)
 	stopHTTP()
 	herr := <-httpDone
 	if wh != nil {

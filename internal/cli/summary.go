@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/retentiond/retentiond/internal/report"
 	"github.com/retentiond/retentiond/internal/store"
@@ -13,6 +14,16 @@ import (
 // printRun prints a run's summary and its top would-delete (or deleted)
 // items, then what to look at next.
 func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
+	if err := printRunSummary(ctx, e, a, runID, top); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "\nAll decisions: retentiond audit --run %d   (or SQL: SELECT * FROM audit_log WHERE run_id = %d)\n", runID, runID)
+	return nil
+}
+
+// printRunSummary prints a run's summary and its top would-delete (or
+// deleted) items.
+func printRunSummary(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 	r, err := a.store.Run(ctx, runID)
 	if err != nil {
 		return err
@@ -22,7 +33,7 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 	if r.DryRun {
 		mode = "dry-run"
 	}
-	fmt.Fprintf(w, "Run %d (%s, %s): %s in %s\n", r.ID, r.Trigger, mode, r.Status, r.FinishedAt.Sub(r.StartedAt).Round(1e6))
+	fmt.Fprintf(w, "Run %d (%s, %s): %s in %s, started %s UTC\n", r.ID, r.Trigger, mode, r.Status, r.FinishedAt.Sub(r.StartedAt).Round(1e6), report.Time(r.StartedAt))
 	if r.Trigger == store.TriggerApply {
 		fmt.Fprintf(w, "  reviewed run   %d: %d decisions to apply\n", r.ReviewedRunID, r.PlannedDeletions)
 	} else {
@@ -65,11 +76,16 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 	}
 	if len(entries) > 0 {
 		fmt.Fprintf(w, "\n%s items (top %d):\n", title, len(entries))
-		if err := entryTable(entries, false).Write(w, report.FormatTable); err != nil {
+		if err := topTable(entries).Write(w, report.FormatTable); err != nil {
 			return err
 		}
+		for _, en := range entries {
+			if en.Expired {
+				fmt.Fprintln(w, "  * expired: GitHub already freed its storage; deleting it only tidies the listing")
+				break
+			}
+		}
 	}
-	fmt.Fprintf(w, "\nAll decisions: retentiond audit --run %d   (or SQL: SELECT * FROM audit_log WHERE run_id = %d)\n", runID, runID)
 	return nil
 }
 
@@ -96,6 +112,31 @@ func entryTable(entries []store.AuditEntry, withOutcome bool) *report.Table {
 		t.Add(cells, []any{en.Repository, en.ArtifactID, en.ArtifactName, orNil(en.Branch), en.SizeInBytes, en.ArtifactCreatedAt,
 			string(en.Action), en.Rule, en.Reason, string(en.Outcome), orNil(en.HTTPStatus), orNil(en.Error), en.RunID, en.Expired})
 	}
+	return t
+}
+
+// summaryWidth is what a run's summary fits in: a terminal a little wider
+// than the classic 80 columns, the common default of terminal windows.
+const summaryWidth = 100
+
+// topTable is the short table of a run's largest decisions that run, apply
+// and demo print under the summary: the columns that tell an artifact apart
+// and why it goes, trimmed to fit summaryWidth. The reasons and ids are in
+// 'retentiond audit', which the summary points to.
+func topTable(entries []store.AuditEntry) *report.Table {
+	t := &report.Table{Header: []string{"REPOSITORY", "NAME", "BRANCH", "SIZE", "CREATED (UTC)", "RULE"}}
+	for _, en := range entries {
+		size := report.Bytes(en.SizeInBytes)
+		if en.Expired {
+			size += "*" // explained under the table
+		}
+		created := "-"
+		if !en.ArtifactCreatedAt.IsZero() {
+			created = en.ArtifactCreatedAt.UTC().Format(time.DateOnly) // the day is enough to judge an age
+		}
+		t.Add([]string{en.Repository.String(), en.ArtifactName, dash(en.Branch), size, created, dash(en.Rule)}, nil)
+	}
+	t.Fit(summaryWidth, 2, 1, 5, 0)
 	return t
 }
 

@@ -134,6 +134,8 @@ type Janitor struct {
 // Schedule says when serve runs.
 type Schedule struct {
 	Spec string `env:"SCHEDULE, default=@hourly" help:"When serve runs: a 5-field cron spec or @hourly, @daily, @every 30m, ..."`
+	// RunOnStart is in this concern because it is read against SCHEDULE.
+	RunOnStart RunOnStart `env:"RUN_ON_START, default=missed" help:"Whether serve runs at start: missed (when the latest run started longer ago than one SCHEDULE period), always or never."`
 }
 
 // Apply bounds what apply carries out.
@@ -291,6 +293,7 @@ func (s *Schedule) validate(bad func(v, msg string)) {
 	if _, err := cron.ParseStandard(s.Spec); err != nil {
 		bad("SCHEDULE", fmt.Sprintf("%q is not a schedule (%v); accepted: 5-field cron like \"0 * * * *\", or @hourly, @daily, @every 30m", s.Spec, err))
 	}
+	s.RunOnStart.validate(bad)
 }
 
 func (a *Apply) validate(bad func(v, msg string)) {

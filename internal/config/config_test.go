@@ -36,7 +36,7 @@ func TestDefaults(t *testing.T) {
 		GitHub:   GitHub{APIURL: "https://api.github.com", MaxWait: 15 * time.Minute},
 		Policy:   Policy{File: "policies.yaml"},
 		Janitor:  Janitor{DryRun: true, MaxDeletions: 500, DeleteInterval: time.Second},
-		Schedule: Schedule{Spec: "@hourly"},
+		Schedule: Schedule{Spec: "@hourly", RunOnStart: RunOnStartMissed},
 		Apply:    Apply{MaxAge: 7 * 24 * time.Hour},
 		Scan:     Scan{Concurrency: 4, FullScanInterval: 24 * time.Hour, Reserve: "10%", RateLimitReserve: budget.DefaultReserve},
 		Server:   Server{Addr: ":8080"},
@@ -66,6 +66,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"concurrency zero", "SCAN_CONCURRENCY", "0", "SCAN_CONCURRENCY: 0 is out of range; accepted: 1 to 100"},
 		{"duration", "GITHUB_MAX_WAIT", "15", `GITHUB_MAX_WAIT: "15" is not a duration`},
 		{"cron", "SCHEDULE", "every hour", `SCHEDULE: "every hour" is not a schedule`},
+		{"run on start", "RUN_ON_START", "yes", `RUN_ON_START: "yes" is not accepted; accepted: missed`},
 		{"level", "LOG_LEVEL", "loud", `LOG_LEVEL: "loud" is not a level; accepted: debug, info, warn, error`},
 		{"format", "LOG_FORMAT", "xml", `LOG_FORMAT: "xml" is not a format; accepted: auto, text, json`},
 		{"api url", "GITHUB_API_URL", "api.github.com", `GITHUB_API_URL: "api.github.com" is not an http(s) URL`},
@@ -263,7 +264,7 @@ func TestOnlyTheConcernsAskedForAreRead(t *testing.T) {
 	for _, v := range Vars(DatabaseConcern, ScheduleConcern) {
 		names = append(names, v.Name)
 	}
-	if diff := cmp.Diff([]string{"DATABASE_URL", "DATABASE_RETRY_FOR", "SCHEDULE"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"DATABASE_URL", "DATABASE_RETRY_FOR", "SCHEDULE", "RUN_ON_START"}, names); diff != "" {
 		t.Errorf("Vars (-want +got):\n%s", diff)
 	}
 }

@@ -40,7 +40,7 @@ func TestRateHeadersOnEveryResponse(t *testing.T) {
 	s.SetExpired("octo/app", ids[2], true)
 	auth := []string{"Authorization", "Bearer s3cret"}
 	reset := testNow.Add(time.Hour)
-	// Requests run in order; each but the 401 costs one request.
+	// Requests run in order; each but the 401 and GET /rate_limit costs one request.
 	steps := []struct {
 		name, method, target string
 		header               []string

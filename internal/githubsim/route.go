@@ -51,6 +51,10 @@ func parseRoute(method, path string) route {
 		rt.name = RouteRateLimit
 		return rt
 	}
+	if mr, ok := parseMetaRoute(method, path); ok {
+		mr.prefix = rt.prefix
+		return mr
+	}
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	if ort, ok := parseOwnerRoute(rt, method, seg); ok {
 		return ort

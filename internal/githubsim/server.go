@@ -295,6 +295,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAccessToken(c)
 	case RouteInstallationRepos:
 		s.serveInstallationRepos(c)
+	case RouteRepo:
+		s.serveRepo(c)
 	default:
 		writeError(w, http.StatusNotFound, "Not Found", docRoot, true)
 	}

@@ -9,8 +9,10 @@ import (
 	"time"
 )
 
-// Bytes formats n in decimal units (kB = 1000 B), as GitHub's UI does:
-// "0 B", "999 B", "1.2 kB", "45 MB", "1.2 GB".
+// Bytes formats n in decimal units (KB = 1000 B), as GitHub's UI does:
+// "0 B", "999 B", "1.2 KB", "45 MB", "1.2 GB". They are the units the policy
+// language accepts (KB, MB, GB are powers of 1000 there too), so a size read
+// in a report means the same in a rule's larger_than.
 func Bytes(n int64) string {
 	if n < 0 {
 		return "-" + Bytes(-n)
@@ -19,7 +21,7 @@ func Bytes(n int64) string {
 	if n < unit {
 		return strconv.FormatInt(n, 10) + " B"
 	}
-	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
+	units := []string{"KB", "MB", "GB", "TB", "PB", "EB"}
 	v := float64(n) / unit
 	i := 0
 	for v >= unit-0.05 && i < len(units)-1 {

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/retentiond/retentiond/internal/store"
@@ -19,6 +21,7 @@ type Metrics struct {
 	discovery      *discoveryMetrics
 	requests       *requestMetrics
 	storage        *storageMetrics // see savings.go
+	lastSuccess    prometheus.Gauge
 }
 
 // NewMetrics registers the run series with reg. Every run status and every
@@ -51,8 +54,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		lastRunTime: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "retentiond_last_run_timestamp_seconds", Help: "When the latest run finished (Unix time).",
 		}),
+		// An alert on "no successful run in two periods" needs the last
+		// success, not the last run: a run that fails every hour is recent.
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "retentiond_last_successful_run_timestamp_seconds", Help: "When the latest succeeded run finished (Unix time); 0 until one has, read from the database at start.",
+		}),
 	}
-	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime)
+	reg.MustRegister(m.runs, m.artifactsSeen, m.deletions, m.bytesReclaimed, m.wouldReclaim, m.scanDuration, m.lastRunTime, m.lastSuccess)
 	m.discovery = newDiscoveryMetrics(reg)
 	m.requests = newRequestMetrics(reg)
 	m.storage = newStorageMetrics(reg)
@@ -119,4 +127,17 @@ func (m *Metrics) observe(sum *Summary) {
 	m.lastRunTime.Set(float64(sum.FinishedAt.Unix()))
 	m.discovery.observe(sum)
 	m.requests.observe(sum)
+	if sum.Status == StatusSucceeded {
+		m.lastSuccess.Set(float64(sum.FinishedAt.Unix()))
+	}
+}
+
+// SetLastSuccess sets retentiond_last_successful_run_timestamp_seconds, as
+// serve does at start from the database, so that a restart does not look
+// like a daemon that never succeeded.
+func (m *Metrics) SetLastSuccess(t time.Time) {
+	if m == nil || t.IsZero() {
+		return
+	}
+	m.lastSuccess.Set(float64(t.Unix()))
 }
