@@ -28,7 +28,7 @@ HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable and
 policy loaded), /metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET
 is set.`,
 		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern,
-			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.LogConcern},
+			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.AuditConcern, config.LogConcern},
 		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
 			return func(ctx context.Context, e *Env, args []string) error {
 				if len(args) != 0 {
@@ -98,6 +98,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 		httpDone <- err
 	}()
 	loopErr := daemon.Loop(lctx, sched, e.Clock, a.logger, func(ctx context.Context) error {
+		a.servePrune(ctx, e.Clock.Now())
 		sum, err := r.Run(ctx, runner.TriggerSchedule)
 		if errors.Is(err, runner.ErrBusy) {
 			a.logger.InfoContext(ctx, "skipping this tick: another replica's run is in progress")

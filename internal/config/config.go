@@ -34,6 +34,7 @@ type Config struct {
 	Server   Server
 	Log      Log
 	Archive  Archive
+	Audit    Audit
 
 	loaded map[Concern]bool
 }
@@ -53,6 +54,7 @@ const (
 	ServerConcern   Concern = "server"
 	LogConcern      Concern = "log"
 	ArchiveConcern  Concern = "archive"
+	AuditConcern    Concern = "audit"
 )
 
 // concerns lists every concern in the order help prints them, with the
@@ -70,6 +72,7 @@ var concerns = []struct {
 	{ScanConcern, func(c *Config) validator { return &c.Scan }},
 	{ServerConcern, func(c *Config) validator { return &c.Server }},
 	{ArchiveConcern, func(c *Config) validator { return &c.Archive }},
+	{AuditConcern, func(c *Config) validator { return &c.Audit }},
 	{LogConcern, func(c *Config) validator { return &c.Log }},
 }
 
