@@ -243,7 +243,9 @@ CREATE INDEX artifacts_by_repository_idx ON artifacts (repository, first_seen_at
 -- and why, and what became of it. Same columns as audit_log (id is the row
 -- that recorded the decision), plus recorded_in_run (the run that wrote that
 -- row) and carried (true when the run made the same keep decision as the
--- artifact's previous row and wrote none of its own).
+-- artifact's previous row and wrote none of its own). The carried branch
+-- names a.id and a.repository, not the row's, so that a filter on
+-- artifact_id or repository reaches the artifacts index.
 CREATE VIEW decisions AS
 SELECT l.id, l.run_id, l.recorded_at, l.repository, l.artifact_id, l.artifact_name, l.size_in_bytes, l.branch,
        l.head_sha, l.artifact_created_at, l.action, l.rule, l.reason, l.outcome, l.http_status, l.error,
@@ -257,7 +259,7 @@ SELECT p.id, p.run_id, p.recorded_at, p.repository, p.artifact_id, p.artifact_na
        p.run_id, false
 FROM audit_pending p
 UNION ALL
-SELECT k.id, e.run_id, k.recorded_at, k.repository, k.artifact_id, k.artifact_name, k.size_in_bytes, k.branch,
+SELECT k.id, e.run_id, k.recorded_at, a.repository, a.id, k.artifact_name, k.size_in_bytes, k.branch,
        k.head_sha, k.artifact_created_at, 'keep'::text, k.rule, k.reason, 'kept'::text, NULL::integer, NULL::text,
        NULL::timestamptz, NULL::text, NULL::bigint, NULL::text, k.expired,
        k.run_id, true
