@@ -19,6 +19,7 @@ type auditOpts struct {
 	outcome, repository, rule, act string
 	format                         string
 	limit                          int
+	dryRun                         bool
 }
 
 func auditCommand() *command {
@@ -52,6 +53,7 @@ Outcomes: ` + outcomeNames() + `.`,
 			fs.StringVar(&o.rule, "rule", "", "only decisions made by this rule (any case)")
 			fs.StringVar(&o.act, "action", "", "delete (default) or keep")
 			fs.StringVar(&o.format, "format", "table", "table, json or csv")
+			fs.BoolVar(&o.dryRun, "dry-run", false, "with prune: list the partitions that would be dropped, drop nothing")
 			fs.IntVar(&o.limit, "limit", 0, "at most this many rows (default: 20 runs, or every decision)")
 			return func(ctx context.Context, e *Env, args []string) error { return runAudit(ctx, e, args, o) }
 		},
@@ -61,7 +63,10 @@ Outcomes: ` + outcomeNames() + `.`,
 
 func runAudit(ctx context.Context, e *Env, args []string, opts *auditOpts) error {
 	if len(args) > 0 && args[0] == "prune" {
-		return runAuditPrune(ctx, e, args[1:])
+		return runAuditPrune(ctx, e, args[1:], opts.dryRun)
+	}
+	if opts.dryRun {
+		return usagef("--dry-run belongs to 'audit prune'")
 	}
 	if len(args) != 0 {
 		return usagef("audit takes no arguments but prune; use --run ID or --artifact ID")

@@ -64,10 +64,12 @@ func historyTable(spans []store.DecisionSpan) *report.Table {
 }
 
 // runAuditPrune is 'audit prune [--dry-run]'.
-func runAuditPrune(ctx context.Context, e *Env, args []string) error {
+// The audit command's flag set has parsed --dry-run already (flags may come
+// after the word prune); a second parse takes it right after prune too.
+func runAuditPrune(ctx context.Context, e *Env, args []string, dry bool) error {
 	fs := flag.NewFlagSet("audit prune", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	dryRun := fs.Bool("dry-run", false, "list the partitions that would be dropped; drop nothing")
+	dryRun := fs.Bool("dry-run", dry, "list the partitions that would be dropped; drop nothing")
 	if err := fs.Parse(args); err != nil {
 		return usagef("audit prune: %v (usage: retentiond audit prune [--dry-run])", err)
 	}
