@@ -3,10 +3,16 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/retentiond/retentiond/internal/cli"
+	"github.com/retentiond/retentiond/internal/store"
 )
 
 // audit --artifact prints one artifact's history across runs: a keep that
@@ -125,4 +131,49 @@ func (w *world) runEnv(t *testing.T, extra map[string]string, args ...string) re
 		env[k] = v
 	}
 	return runWith(t, env, w.Clock, args...)
+}
+
+// serve prunes the audit log before each scheduled run.
+func TestServePrunesBeforeEachRun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	old := w.Clock.Now().Add(-500 * 24 * time.Hour)
+	runID, err := w.Store.CreateRun(ctx, store.NewRun{StartedAt: old, Trigger: store.TriggerSchedule, DryRun: true, PolicySHA256: "x", MaxDeletions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Store.InsertAudit(ctx, []store.AuditEntry{{RunID: runID, RecordedAt: old, Repository: "octo/api", ArtifactID: 1,
+		ArtifactName: "b", Action: store.ActionDelete, Rule: "old", Reason: "x", Outcome: store.OutcomeDryRun}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Store.Pool().Exec(ctx, `UPDATE runs SET status = 'succeeded', finished_at = started_at WHERE id = $1`, runID); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "SCHEDULE": "@every 1h"}
+	for k, v := range w.env {
+		env[k] = v
+	}
+	clk := &tickClock{now: w.Clock.Now(), sleeping: make(chan struct{}), ticks: make(chan struct{})}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- cli.Run(sctx, []string{"serve"}, cli.Env{Stdout: io.Discard, Stderr: io.Discard,
+			Lookup: envconfig.MapLookuper(env), Clock: clk})
+	}()
+	<-clk.sleeping // waiting for the first run
+	clk.ticks <- struct{}{}
+	<-clk.sleeping // the run has ended
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	var pruned, left int
+	if err := w.Store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM audit_prunes WHERE pruned_by = 'retentiond serve' AND rows = 1),
+		(SELECT count(*) FROM audit_log WHERE run_id = $1)`, runID).Scan(&pruned, &left); err != nil {
+		t.Fatal(err)
+	}
+	if pruned != 1 || left != 0 {
+		t.Errorf("after serve's first run: %d prune records of the old row, %d old rows left; want 1 and 0", pruned, left)
+	}
 }
