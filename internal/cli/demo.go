@@ -183,7 +183,7 @@ func printDemoNext(e *Env, dbURL string, throwaway bool, runID int64) {
 	queries := []string{
 		"SELECT * FROM run_summary",
 		"SELECT repository, count(*), pg_size_pretty(sum(reclaimable_bytes)) AS reclaimable FROM pending_deletions GROUP BY 1",
-		fmt.Sprintf("SELECT rule, reason FROM audit_log WHERE run_id = %d AND action = 'keep' LIMIT 20", runID),
+		fmt.Sprintf("SELECT rule, reason FROM decisions WHERE run_id = %d AND action = 'keep' LIMIT 20", runID),
 	}
 	fmt.Fprintln(w, "\nNext, review it as you would before switching dry-run off:")
 	if throwaway {

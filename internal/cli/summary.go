@@ -61,7 +61,7 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "\nAll decisions: retentiond audit --run %d   (or SQL: SELECT * FROM audit_log WHERE run_id = %d)\n", runID, runID)
+	fmt.Fprintf(w, "\nAll decisions: retentiond audit --run %d   (or SQL: SELECT * FROM decisions WHERE run_id = %d)\n", runID, runID)
 	return nil
 }
 
