@@ -2,6 +2,7 @@ package janitor_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -124,7 +125,14 @@ func BenchmarkRecordKeeps(b *testing.B) {
 	}
 	j := janitor.New(w.gh, w.store, janitor.Config{})
 	b.ReportAllocs()
+	n := 0
 	for b.Loop() {
+		// A new rule each call, so that every keep is news and written: an
+		// unchanged keep writes nothing (see store.InsertAudit).
+		n++
+		for i := range keeps {
+			keeps[i].Decision.Rule = fmt.Sprintf("keep-main-%d", n)
+		}
 		if err := j.RecordKeeps(ctx, w.runID, keeps); err != nil {
 			b.Fatal(err)
 		}

@@ -78,6 +78,9 @@ func setup(ctx context.Context, e *Env, n needs) (*app, func(), error) {
 			return nil, nil, err
 		}
 		a.store.SetRetry(e.Clock, cfg.Database.RetryFor)
+		if cfg.Loaded(config.AuditConcern) {
+			a.store.SetAuditRetention(cfg.Audit.Retention)
+		}
 	}
 	return a, func() {
 		if a.store != nil {

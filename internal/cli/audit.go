@@ -15,16 +15,17 @@ import (
 )
 
 type auditOpts struct {
-	run                            int64
+	run, artifact                  int64
 	outcome, repository, rule, act string
 	format                         string
 	limit                          int
+	dryRun                         bool
 }
 
 func auditCommand() *command {
 	return &command{
 		name:    "audit",
-		args:    "[--run ID [--outcome O] [--repository OWNER/REPO] [--rule NAME] [--action delete|keep]] [--format table|json|csv]",
+		args:    "[--run ID [--outcome O] [--repository OWNER/REPO] [--rule NAME] [--action delete|keep]] [--artifact ID] [--format table|json|csv] | prune [--dry-run]",
 		summary: "Show recent runs, or one run's decisions, from the audit tables",
 		help: `Without --run, lists the latest runs with their totals (the run_summary view).
 With --run ID, lists that run's delete decisions and their outcomes, oldest
@@ -34,29 +35,48 @@ names and outcomes ignore case. --outcome, --repository, --rule and --action
 need --run; a rule the run's audit log does not name is refused, with the
 names it does.
 
+--artifact ID prints the decision history of one artifact across runs: each
+recorded decision, and for a keep, the later runs that made the same decision
+without writing a row (see the decisions view).
+
+'audit prune [--dry-run]' drops the audit_log partitions (whole months) that
+ended more than AUDIT_RETENTION ago and records each drop in audit_prunes;
+--dry-run lists them and drops nothing. Pending intents are never dropped.
+
 Outcomes: ` + outcomeNames() + `.`,
 		bind: func(fs *flag.FlagSet) func(context.Context, *Env, []string) error {
 			o := &auditOpts{}
 			fs.Int64Var(&o.run, "run", 0, "run id whose decisions to list")
+			fs.Int64Var(&o.artifact, "artifact", 0, "artifact id whose decision history to print")
 			fs.StringVar(&o.outcome, "outcome", "", "only this outcome")
 			fs.StringVar(&o.repository, "repository", "", "only this repository (owner/name)")
 			fs.StringVar(&o.rule, "rule", "", "only decisions made by this rule (any case)")
 			fs.StringVar(&o.act, "action", "", "delete (default) or keep")
 			fs.StringVar(&o.format, "format", "table", "table, json or csv")
+			fs.BoolVar(&o.dryRun, "dry-run", false, "with prune: list the partitions that would be dropped, drop nothing")
 			fs.IntVar(&o.limit, "limit", 0, "at most this many rows (default: 20 runs, or every decision)")
 			return func(ctx context.Context, e *Env, args []string) error { return runAudit(ctx, e, args, o) }
 		},
-		config: []config.Concern{config.DatabaseConcern, config.LogConcern},
+		config: []config.Concern{config.DatabaseConcern, config.AuditConcern, config.LogConcern},
 	}
 }
 
 func runAudit(ctx context.Context, e *Env, args []string, opts *auditOpts) error {
+	if len(args) > 0 && args[0] == "prune" {
+		return runAuditPrune(ctx, e, args[1:], opts.dryRun)
+	}
+	if opts.dryRun {
+		return usagef("--dry-run belongs to 'audit prune'")
+	}
 	if len(args) != 0 {
-		return usagef("audit takes no arguments; use --run ID")
+		return usagef("audit takes no arguments but prune; use --run ID or --artifact ID")
 	}
 	f, err := report.ParseFormat(opts.format)
 	if err != nil {
 		return usagef("--format: %v", err)
+	}
+	if opts.artifact != 0 {
+		return runAuditArtifact(ctx, e, opts, f)
 	}
 	if opts.run == 0 {
 		// The runs listing has nothing to filter by these; ignoring them would

@@ -59,7 +59,7 @@ backoffLimit: 0: the next scheduled run is the retry.`,
 			fs.BoolVar(&o.noWait, "no-wait", false, "exit instead of waiting when another run is in progress")
 			return func(ctx context.Context, e *Env, args []string) error { return runRun(ctx, e, args, o) }
 		},
-		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ArchiveConcern, config.StorageConcern, config.LogConcern},
+		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern, config.JanitorConcern, config.ArchiveConcern, config.StorageConcern, config.AuditConcern, config.LogConcern},
 	}
 }
 

@@ -33,7 +33,7 @@ RUN_ON_START=missed (the default) runs at once when the latest run started
 before the last tick of SCHEDULE (or there is none), so a misconfiguration
 shows within a minute of a deploy, not at the next tick.`,
 		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern,
-			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.StorageConcern, config.LogConcern},
+			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.StorageConcern, config.AuditConcern, config.LogConcern},
 		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
 			return func(ctx context.Context, e *Env, args []string) error {
 				if len(args) != 0 {
@@ -106,6 +106,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 		httpDone <- err
 	}()
 	tick := func(ctx context.Context) error {
+		a.servePrune(ctx, e.Clock.Now())
 		sum, err := r.Run(ctx, runner.TriggerSchedule)
 		if errors.Is(err, runner.ErrBusy) {
 			a.logger.InfoContext(ctx, "skipping this tick: another replica's run is in progress")

@@ -17,7 +17,7 @@ func printRun(ctx context.Context, e *Env, a *app, runID int64, top int) error {
 	if err := printRunSummary(ctx, e, a, runID, top); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "\nAll decisions: retentiond audit --run %d   (or SQL: SELECT * FROM audit_log WHERE run_id = %d)\n", runID, runID)
+	fmt.Fprintf(e.Stdout, "\nAll decisions: retentiond audit --run %d   (or SQL: SELECT * FROM decisions WHERE run_id = %d)\n", runID, runID)
 	return nil
 }
 

@@ -37,6 +37,7 @@ type Config struct {
 	Log      Log
 	Archive  Archive
 	Storage  Storage
+	Audit    Audit
 
 	loaded map[Concern]bool
 }
@@ -57,6 +58,7 @@ const (
 	LogConcern      Concern = "log"
 	ArchiveConcern  Concern = "archive"
 	StorageConcern  Concern = "storage"
+	AuditConcern    Concern = "audit"
 )
 
 // concerns lists every concern in the order help prints them, with the
@@ -75,6 +77,7 @@ var concerns = []struct {
 	{ServerConcern, func(c *Config) validator { return &c.Server }},
 	{ArchiveConcern, func(c *Config) validator { return &c.Archive }},
 	{StorageConcern, func(c *Config) validator { return &c.Storage }},
+	{AuditConcern, func(c *Config) validator { return &c.Audit }},
 	{LogConcern, func(c *Config) validator { return &c.Log }},
 }
 

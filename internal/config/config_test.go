@@ -43,6 +43,7 @@ func TestDefaults(t *testing.T) {
 		Log:      Log{Level: "info", Format: "auto"},
 		Archive:  Archive{MaxBytes: 10 << 30},
 		Storage:  Storage{MetricsTop: 10},
+		Audit:    Audit{Retention: 400 * 24 * time.Hour},
 	}
 	if diff := cmp.Diff(want, *c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -266,5 +267,33 @@ func TestOnlyTheConcernsAskedForAreRead(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"DATABASE_URL", "DATABASE_RETRY_FOR", "SCHEDULE", "RUN_ON_START"}, names); diff != "" {
 		t.Errorf("Vars (-want +got):\n%s", diff)
+	}
+}
+
+func TestAuditRetention(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, value string
+		want        time.Duration
+		err         string
+	}{
+		{name: "days", value: "90d", want: 90 * 24 * time.Hour},
+		{name: "weeks", value: "8w", want: 56 * 24 * time.Hour},
+		{name: "too short", value: "400s", err: "AUDIT_RETENTION: must be at least 31d"},
+		{name: "not a duration", value: "forever", err: "AUDIT_RETENTION"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(context.Background(), envconfig.MapLookuper(map[string]string{"AUDIT_RETENTION": tc.value}), AuditConcern)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || c.Audit.Retention != tc.want {
+				t.Fatalf("AUDIT_RETENTION=%s: %v, %v; want %v", tc.value, c.Audit.Retention, err, tc.want)
+			}
+		})
 	}
 }

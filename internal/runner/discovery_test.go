@@ -64,7 +64,7 @@ func plannedByRepo(t *testing.T, b *testbed.Bed, runID int64) map[artifact.Repos
 
 func decidedRepos(t *testing.T, b *testbed.Bed, runID int64) map[artifact.Repository]int {
 	t.Helper()
-	rows, err := b.Store.Pool().Query(context.Background(), `SELECT repository, count(*) FROM audit_log WHERE run_id = $1 GROUP BY 1`, runID)
+	rows, err := b.Store.Pool().Query(context.Background(), `SELECT repository, count(*) FROM decisions WHERE run_id = $1 GROUP BY 1`, runID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,6 +257,11 @@ func TestRenameKeepsHistory(t *testing.T) {
 	}
 	if len(sum.Scan.Repos) != 1 || sum.Scan.Repos[0].Repository != "acme/new-name" || sum.Scan.Repos[0].Gone != 0 || sum.Scan.Repos[0].New != 0 {
 		t.Errorf("scan after the rename: %+v; want the new name, nothing new, nothing gone", sum.Scan.Repos)
+	}
+	// What the incremental scan learnt under the old name is not trusted
+	// under the new one: a full scan, which marks nothing gone.
+	if mode := sum.Scan.Repos[0].Mode; mode != store.ScanFull {
+		t.Errorf("scan mode after the rename: %s, want full", mode)
 	}
 	live, err := b.Store.LiveArtifacts(ctx, "acme/new-name")
 	if err != nil || len(live) != len(ids) {

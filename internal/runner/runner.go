@@ -234,6 +234,10 @@ func (r *Runner) prepare(ctx context.Context, apply bool) (j *janitor.Janitor, u
 	if n > 0 {
 		r.logger.WarnContext(ctx, "marked scans left running by a stopped process as failed", slog.Int("scans", n))
 	}
+	// The run's audit rows must never wait on DDL: their partitions exist first.
+	if _, err := r.store.EnsureAuditPartitions(ctx, now); err != nil {
+		return nil, nil, rec, err
+	}
 	return j, lock.Unlock, rec, nil
 }
 

@@ -26,7 +26,7 @@ const settledOutcomes = `'deleted', 'already_gone', 'changed', 'expired_not_arch
 // has settled. So applying a run again carries on where the last apply
 // stopped (at the cap, a rate limit, a failure) and never repeats a deletion.
 func (s *Store) ReviewedDecisions(ctx context.Context, reviewedID int64, f ReviewFilter) ([]AuditEntry, error) {
-	entries, err := s.auditQuery(ctx, `d
+	entries, err := s.auditQuery(ctx, "audit_log d", `
 		WHERE d.run_id = $1 AND d.outcome = 'dry_run'
 		  AND ($2 = '' OR d.repository = $2)
 		  AND ($3 = '' OR lower(d.rule) = lower($3))

@@ -117,6 +117,11 @@ var auditColumns = []string{
 	"archive_path", "archive_bytes", "archive_sha256", "expired",
 }
 
+var (
+	auditColumnList  = columnList(auditColumns)
+	stagedColumnList = "s." + strings.Join(auditColumns, ", s.")
+)
+
 func auditRow(e *AuditEntry) []any {
 	return []any{
 		e.RunID, e.RecordedAt, e.Repository, e.ArtifactID, e.ArtifactName, e.SizeInBytes, nullString(e.Branch), nullString(e.HeadSHA),
@@ -125,10 +130,16 @@ func auditRow(e *AuditEntry) []any {
 	}
 }
 
-// InsertAudit appends entries to audit_log with COPY: the bulk path for keep,
-// dry-run and skipped decisions. It is retried (SetRetry); COPY commits all
-// rows or none, so a retry first looks for the first row of a try that may
-// have committed before its reply was lost.
+// InsertAudit appends entries to audit_log: the bulk path for keep,
+// dry-run and skipped decisions. Every delete decision is written; a keep
+// decision (outcome kept) only when it is news: the artifact has no
+// recorded decision yet, or its latest one differs in action or rule, or is
+// old enough to be refreshed (see keepRefresh). The runs that evaluated a
+// repository are recorded with its keeps (audit_evaluations), so the
+// decisions view still answers, for every run, why each artifact was kept.
+// All of it commits in one transaction. It is retried (SetRetry): a retry
+// leaves out the rows an earlier try committed (its keeps are no longer
+// news, and its other rows are found by run, artifact, time and outcome).
 func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
 	if len(entries) == 0 {
 		return nil
@@ -138,41 +149,120 @@ func (s *Store) InsertAudit(ctx context.Context, entries []AuditEntry) error {
 	})
 }
 
+// compactInsert moves the staged rows that are worth keeping into audit_log,
+// in the order they were given, and updates audit_latest and
+// audit_evaluations from them. $1: a retry; $2, $3: keepRefresh in seconds.
+var compactInsert = `
+WITH ins AS (
+	INSERT INTO audit_log (` + auditColumnList + `)
+	SELECT ` + stagedColumnList + ` FROM audit_stage s
+	LEFT JOIN audit_latest l ON l.artifact_id = s.artifact_id
+	WHERE (s.outcome <> 'kept' OR l.artifact_id IS NULL OR l.action <> 'keep' OR l.rule <> s.rule
+	       OR l.recorded_at < s.recorded_at - make_interval(secs => $2 + (s.artifact_id % 1000) * $3))
+	  AND (NOT $1 OR NOT EXISTS (
+	       SELECT 1 FROM audit_log x WHERE x.artifact_id = s.artifact_id AND x.run_id = s.run_id
+	         AND x.recorded_at = s.recorded_at AND x.outcome = s.outcome))
+	ORDER BY s.ord
+	RETURNING id, run_id, recorded_at, artifact_id, action, rule
+), latest AS (
+	INSERT INTO audit_latest (artifact_id, audit_id, run_id, recorded_at, action, rule)
+	SELECT DISTINCT ON (artifact_id) artifact_id, id, run_id, recorded_at, action, rule
+	FROM ins ORDER BY artifact_id, id DESC
+	ON CONFLICT (artifact_id) DO UPDATE
+	SET audit_id = EXCLUDED.audit_id, run_id = EXCLUDED.run_id, recorded_at = EXCLUDED.recorded_at,
+	    action = EXCLUDED.action, rule = EXCLUDED.rule
+	WHERE audit_latest.audit_id < EXCLUDED.audit_id
+)
+INSERT INTO audit_evaluations (run_id, repository, evaluated_at)
+SELECT run_id, repository, min(recorded_at) FROM audit_stage WHERE outcome = 'kept' GROUP BY run_id, repository
+ON CONFLICT (run_id, repository) DO NOTHING`
+
 func (s *Store) insertAudit(ctx context.Context, entries []AuditEntry, again bool) error {
-	if again {
-		first := &entries[0]
-		var done bool
-		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log
-			WHERE run_id = $1 AND artifact_id = $2 AND recorded_at = $3 AND outcome = $4)`,
-			first.RunID, first.ArtifactID, first.RecordedAt, string(first.Outcome)).Scan(&done)
+	base, step := s.keepRefresh()
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if err := ensurePartitionsOf(ctx, tx, entries); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE audit_stage ON COMMIT DROP AS
+			SELECT `+auditColumnList+`, 0 AS ord FROM audit_log WITH NO DATA`); err != nil {
+			return err
+		}
+		i := 0
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_stage"}, append(slices.Clone(auditColumns), "ord"), pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(entries) {
+				return nil, nil
+			}
+			i++
+			return append(auditRow(&entries[i-1]), i), nil
+		}))
 		if err != nil {
-			return fmt.Errorf("store: appending %d audit rows: %w", len(entries), err)
+			return err
 		}
-		if done {
-			return nil
-		}
-	}
-	i := 0
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"audit_log"}, auditColumns, pgx.CopyFromFunc(func() ([]any, error) {
-		if i == len(entries) {
-			return nil, nil
-		}
-		i++
-		return auditRow(&entries[i-1]), nil
-	}))
+		_, err = tx.Exec(ctx, compactInsert, again, base.Seconds(), step.Seconds())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: appending %d audit rows: %w", len(entries), err)
 	}
 	return nil
 }
 
+// DefaultAuditRetention is AUDIT_RETENTION's default.
+const DefaultAuditRetention = 400 * 24 * time.Hour
+
+// SetAuditRetention tells the store how long audit partitions are kept
+// (AUDIT_RETENTION), which decides how often an unchanged keep decision is
+// written again (keepRefresh). Call it before the store is used; the
+// default is DefaultAuditRetention.
+func (s *Store) SetAuditRetention(d time.Duration) { s.auditRetention = d }
+
+// keepRefresh says when an unchanged keep decision is written again: once
+// the artifact's latest row is older than base + (artifact id mod 1000) ×
+// step, that is between 1/16 and 1/8 of the retention. Without it, the one
+// row saying why a long-lived artifact is kept would eventually be pruned;
+// with it, every decision of a run stays answerable for at least 7/8 of the
+// retention. Spreading by id keeps artifacts first recorded together from
+// being rewritten together, so no single run pays for the refresh.
+func (s *Store) keepRefresh() (base, step time.Duration) {
+	r := s.auditRetention
+	if r <= 0 {
+		r = DefaultAuditRetention
+	}
+	return r / 16, r / 16 / 1000
+}
+
+// ensurePartitionsOf makes sure audit_log has a partition for the month of
+// each entry. Partitions are created ahead of time (EnsureAuditPartitions);
+// this covers writes dated otherwise (a very late resolution, a test clock).
+func ensurePartitionsOf(ctx context.Context, tx pgx.Tx, entries []AuditEntry) error {
+	var months []time.Time
+	for i := range entries {
+		m := monthOf(entries[i].RecordedAt)
+		if !slices.ContainsFunc(months, m.Equal) {
+			months = append(months, m)
+		}
+	}
+	for _, m := range months {
+		if _, err := tx.Exec(ctx, `SELECT audit_log_ensure_partition($1)`, m); err != nil {
+			return fmt.Errorf("creating the audit_log partition of %s: %w", m.Format("2006-01"), err)
+		}
+	}
+	return nil
+}
+
+func monthOf(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
 // ErrAlreadyPending is returned by InsertPending when another intent to
 // delete the same artifact is still pending.
 var ErrAlreadyPending = errors.New("a deletion of this artifact is already pending")
 
-// InsertPending records the intent to delete one artifact and returns the
-// row's id. It commits before returning, so the intent is durable before the
-// DELETE is sent. A second pending row for the same artifact is refused
+// InsertPending records the intent to delete one artifact in audit_pending
+// and returns its id, which the row keeps in audit_log once resolved. It
+// commits before returning, so the intent is durable before the DELETE is
+// sent. A second pending intent for the same artifact is refused
 // (ErrAlreadyPending), except that a retry finds the row its own earlier
 // try committed.
 func (s *Store) InsertPending(ctx context.Context, e AuditEntry) (int64, error) {
@@ -191,15 +281,16 @@ func (s *Store) InsertPending(ctx context.Context, e AuditEntry) (int64, error) 
 }
 
 func (s *Store) insertPending(ctx context.Context, e AuditEntry, again bool) (id int64, _ error) {
-	err := s.pool.QueryRow(ctx, `INSERT INTO audit_log (`+columnList(auditColumns)+`) VALUES (`+placeholders(len(auditColumns))+`)
-		ON CONFLICT (artifact_id) WHERE outcome = 'pending' DO NOTHING RETURNING id`,
+	err := s.pool.QueryRow(ctx, `INSERT INTO audit_pending (id, `+auditColumnList+`)
+		VALUES (nextval('audit_log_id_seq'), `+placeholders(len(auditColumns))+`)
+		ON CONFLICT (artifact_id) DO NOTHING RETURNING id`,
 		auditRow(&e)...).Scan(&id)
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return id, err
 	}
 	var runID int64
 	var recordedAt time.Time
-	err = s.pool.QueryRow(ctx, `SELECT id, run_id, recorded_at FROM audit_log WHERE artifact_id = $1 AND outcome = 'pending'`,
+	err = s.pool.QueryRow(ctx, `SELECT id, run_id, recorded_at FROM audit_pending WHERE artifact_id = $1`,
 		e.ArtifactID).Scan(&id, &runID, &recordedAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -214,10 +305,11 @@ func (s *Store) insertPending(ctx context.Context, e AuditEntry, again bool) (id
 	return 0, fmt.Errorf("%w: audit row %d of run %d", ErrAlreadyPending, id, runID)
 }
 
-// ResolveAudit sets the outcome of pending row id and, when r.MarkGone, marks
-// the artifact gone, in one transaction. It is retried (SetRetry); a retry
-// that finds the row already resolved exactly so, by a try whose reply was
-// lost, succeeds.
+// ResolveAudit records the outcome of pending intent id: in one
+// transaction it moves the intent from audit_pending into audit_log (same
+// id, the decision as it was, the outcome set) and, when r.MarkGone, marks
+// the artifact gone. It is retried (SetRetry); a retry that finds the row
+// already resolved exactly so, by a try whose reply was lost, succeeds.
 func (s *Store) ResolveAudit(ctx context.Context, id int64, r Resolution) error {
 	return s.retry(ctx, "recording an outcome", func(ctx context.Context, again bool) error {
 		return s.resolveAuditOnce(ctx, id, r, again)
@@ -242,24 +334,39 @@ func (s *Store) resolveAuditOnce(ctx context.Context, id int64, r Resolution, ag
 
 func (s *Store) resolveAudit(ctx context.Context, id int64, r Resolution) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		var artifactID int64
-		err := tx.QueryRow(ctx, `
-			UPDATE audit_log
-			SET outcome = $2, http_status = $3, error = $4, executed_at = $5,
-			    archive_path = $6, archive_bytes = $7, archive_sha256 = $8
-			WHERE id = $1 AND outcome = 'pending'
-			RETURNING artifact_id`,
-			id, string(r.Outcome), nullInt(int64(r.HTTPStatus)), nullString(r.Error), nullTime(r.ExecutedAt),
-			nullString(r.ArchivePath), nullInt(r.ArchiveBytes), nullString(r.ArchiveSHA256)).Scan(&artifactID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("store: resolving audit row %d: %w", id, ErrNotPending)
-		}
+		rows, err := tx.Query(ctx, `DELETE FROM audit_pending WHERE id = $1 RETURNING id, `+auditColumnList, id)
 		if err != nil {
 			return fmt.Errorf("store: resolving audit row %d: %w", id, err)
 		}
+		pending, err := scanAudit(rows)
+		if err != nil {
+			return fmt.Errorf("store: resolving audit row %d: %w", id, err)
+		}
+		if len(pending) == 0 {
+			return fmt.Errorf("store: resolving audit row %d: %w", id, ErrNotPending)
+		}
+		e := pending[0]
+		e.Outcome, e.HTTPStatus, e.Error, e.ExecutedAt = r.Outcome, r.HTTPStatus, r.Error, r.ExecutedAt
+		e.ArchivePath, e.ArchiveBytes, e.ArchiveSHA256 = r.ArchivePath, r.ArchiveBytes, r.ArchiveSHA256
+		if err := ensurePartitionsOf(ctx, tx, pending); err != nil {
+			return fmt.Errorf("store: resolving audit row %d: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, `
+			WITH ins AS (
+				INSERT INTO audit_log (id, `+auditColumnList+`) VALUES ($1, `+placeholdersFrom(2, len(auditColumns))+`)
+				RETURNING id, run_id, recorded_at, artifact_id, action, rule
+			)
+			INSERT INTO audit_latest (artifact_id, audit_id, run_id, recorded_at, action, rule)
+			SELECT artifact_id, id, run_id, recorded_at, action, rule FROM ins
+			ON CONFLICT (artifact_id) DO UPDATE
+			SET audit_id = EXCLUDED.audit_id, run_id = EXCLUDED.run_id, recorded_at = EXCLUDED.recorded_at,
+			    action = EXCLUDED.action, rule = EXCLUDED.rule
+			WHERE audit_latest.audit_id < EXCLUDED.audit_id`, append([]any{id}, auditRow(&e)...)...); err != nil {
+			return fmt.Errorf("store: resolving audit row %d: %w", id, err)
+		}
 		if r.MarkGone {
-			if _, err := tx.Exec(ctx, `UPDATE artifacts SET gone_at = $2 WHERE id = $1 AND gone_at IS NULL`, artifactID, r.ExecutedAt); err != nil {
-				return fmt.Errorf("store: marking artifact %d gone: %w", artifactID, err)
+			if _, err := tx.Exec(ctx, `UPDATE artifacts SET gone_at = $2 WHERE id = $1 AND gone_at IS NULL`, e.ArtifactID, r.ExecutedAt); err != nil {
+				return fmt.Errorf("store: marking artifact %d gone: %w", e.ArtifactID, err)
 			}
 		}
 		return nil
@@ -277,7 +384,7 @@ func (s *Store) DeletionsSince(ctx context.Context, t time.Time) (int, error) {
 		return s.pool.QueryRow(ctx, `
 			SELECT (SELECT count(*) FROM audit_log WHERE action = 'delete' AND executed_at IS NOT NULL AND executed_at >= $1
 			          AND outcome IN ('deleted', 'already_gone', 'failed'))
-			     + (SELECT count(*) FROM audit_log WHERE outcome = 'pending')`, t).Scan(&n)
+			     + (SELECT count(*) FROM audit_pending)`, t).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: counting the deletions since %s: %w", t.UTC().Format(time.RFC3339), err)
@@ -285,11 +392,11 @@ func (s *Store) DeletionsSince(ctx context.Context, t time.Time) (int, error) {
 	return n, nil
 }
 
-// PendingAudit returns every audit row still pending, oldest first.
+// PendingAudit returns every intent still pending, oldest first.
 func (s *Store) PendingAudit(ctx context.Context) ([]AuditEntry, error) {
 	var out []AuditEntry
 	err := s.retry(ctx, "listing pending deletions", func(ctx context.Context, _ bool) (err error) {
-		out, err = s.auditQuery(ctx, `WHERE outcome = 'pending' ORDER BY id`)
+		out, err = s.auditQuery(ctx, "audit_pending", `ORDER BY id`)
 		return err
 	})
 	return out, err
@@ -309,8 +416,9 @@ type AuditFilter struct {
 	LargestFirst bool
 }
 
-// AuditEntries returns audit rows matching f, oldest artifact first unless
-// f.LargestFirst.
+// AuditEntries returns the decisions matching f (the decisions view: a
+// run's own rows, its pending intents and the keeps it made without writing
+// a row), oldest artifact first unless f.LargestFirst.
 func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	where, args := "WHERE true", []any{}
 	add := func(cond string, v any) {
@@ -341,13 +449,13 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	return s.auditQuery(ctx, q, args...)
+	return s.auditQuery(ctx, "decisions", q, args...)
 }
 
-// RunRules returns the rule names run runID's audit log records, ignoring
-// the empty one of "no delete rule matched", sorted regardless of case.
+// RunRules returns the rule names of run runID's decisions, ignoring the
+// empty one of "no delete rule matched", sorted regardless of case.
 func (s *Store) RunRules(ctx context.Context, runID int64) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT rule FROM audit_log WHERE run_id = $1 AND rule <> '' GROUP BY rule ORDER BY lower(rule), rule`, runID)
+	rows, err := s.pool.Query(ctx, `SELECT rule FROM decisions WHERE run_id = $1 AND rule <> '' GROUP BY rule ORDER BY lower(rule), rule`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("store: listing the rules of run %d: %w", runID, err)
 	}
@@ -358,11 +466,22 @@ func (s *Store) RunRules(ctx context.Context, runID int64) ([]string, error) {
 	return rules, nil
 }
 
-func (s *Store) auditQuery(ctx context.Context, tail string, args ...any) ([]AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, `+columnList(auditColumns)+` FROM audit_log `+tail, args...)
+// auditQuery reads audit rows from relation from (audit_log, audit_pending,
+// decisions or an alias of one), with the SQL tail after FROM.
+func (s *Store) auditQuery(ctx context.Context, from, tail string, args ...any) ([]AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, `+auditColumnList+` FROM `+from+` `+tail, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: reading the audit log: %w", err)
 	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: reading the audit log: %w", err)
+	}
+	return out, nil
+}
+
+// scanAudit reads rows of id and auditColumns, and closes them.
+func scanAudit(rows pgx.Rows) ([]AuditEntry, error) {
 	defer rows.Close()
 	var out []AuditEntry
 	for rows.Next() {
@@ -376,7 +495,7 @@ func (s *Store) auditQuery(ctx context.Context, tail string, args ...any) ([]Aud
 		if err := rows.Scan(&e.ID, &e.RunID, &e.RecordedAt, &e.Repository, &e.ArtifactID, &e.ArtifactName, &e.SizeInBytes,
 			&branch, &headSHA, &created, &action, &e.Rule, &e.Reason, &outcome, &httpStatus, &errText, &executed,
 			&archivePath, &archiveBytes, &archiveSHA, &expired); err != nil {
-			return nil, fmt.Errorf("store: reading the audit log: %w", err)
+			return nil, err
 		}
 		e.RecordedAt = e.RecordedAt.UTC()
 		e.Branch, e.HeadSHA, e.Error = branch.String, headSHA.String, errText.String
@@ -386,10 +505,7 @@ func (s *Store) auditQuery(ctx context.Context, tail string, args ...any) ([]Aud
 		e.Expired = expired.Bool
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: reading the audit log: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func columnList(cols []string) string {
@@ -403,10 +519,13 @@ func columnList(cols []string) string {
 	return s
 }
 
-func placeholders(n int) string {
+func placeholders(n int) string { return placeholdersFrom(1, n) }
+
+// placeholdersFrom returns n placeholders, the first $first.
+func placeholdersFrom(first, n int) string {
 	s := ""
-	for i := 1; i <= n; i++ {
-		if i > 1 {
+	for i := first; i < first+n; i++ {
+		if i > first {
 			s += ", "
 		}
 		s += fmt.Sprintf("$%d", i)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -57,8 +58,16 @@ type migration struct {
 // the advisory lock MigrationLockKey on a dedicated connection throughout.
 // It returns an error wrapping ErrMigrationMismatch, and changes nothing, if
 // the applied migrations disagree with the embedded ones.
+//
+// It then creates the audit_log partitions of this month and the next
+// (EnsureAuditPartitions), so that a fresh or upgraded database is ready
+// for writes without DDL.
 func (s *Store) Migrate(ctx context.Context) error {
-	return s.migrate(ctx, migrations.FS)
+	if err := s.migrate(ctx, migrations.FS); err != nil {
+		return err
+	}
+	_, err := s.EnsureAuditPartitions(ctx, time.Now())
+	return err
 }
 
 func (s *Store) migrate(ctx context.Context, fsys fs.FS) (err error) {

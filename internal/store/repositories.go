@@ -98,6 +98,15 @@ func recordRepositories(ctx context.Context, tx pgx.Tx, repos []DiscoveredReposi
 			return nil, fmt.Errorf("relinking the scans of %s to %s: %w", r.From, r.To, err)
 		}
 		r.Scans = int(tag.RowsAffected())
+		// What the incremental scan and the branch listing remember was
+		// learnt under the old name (its ETags are of the old URLs): the
+		// repository starts afresh under the new one, with a full scan.
+		if _, err := tx.Exec(ctx, `DELETE FROM scan_state WHERE repository IN ($1, $2)`, r.From, r.To); err != nil {
+			return nil, fmt.Errorf("resetting the scan state of %s: %w", r.From, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM branch_listings WHERE repository IN ($1, $2)`, r.From, r.To); err != nil {
+			return nil, fmt.Errorf("resetting the branch listing of %s: %w", r.From, err)
+		}
 	}
 	_, err = tx.Exec(ctx, `
 		INSERT INTO repositories AS r (id, full_name, owner, archived, fork, first_seen_at, last_seen_at)

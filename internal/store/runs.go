@@ -133,16 +133,58 @@ func (s *Store) finishRun(ctx context.Context, id int64, t RunTotals) error {
 	return nil
 }
 
-// AbandonRuns marks runs still 'running' as failed. It runs under the run
-// lock, when no run of any process can be in progress.
+// AbandonRuns marks runs still 'running' as failed, with totals counted
+// from what their audit rows and scans record (a run killed mid-way never
+// wrote its own). It runs under the run lock, when no run of any process
+// can be in progress, after pending intents have been resolved.
 func (s *Store) AbandonRuns(ctx context.Context, at time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE runs SET status = 'failed', finished_at = $1,
-		error = 'the process stopped before the run finished' WHERE status = 'running'`, at)
+	tag, err := s.pool.Exec(ctx, abandonRuns, at)
 	if err != nil {
 		return 0, fmt.Errorf("store: closing abandoned runs: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// abandonRuns counts like the janitor's Report: bytes leave out expired
+// artifacts, whose storage GitHub had freed already, and count them as
+// expired listings instead; kept counts the keep decisions of the
+// decisions view, the carried ones included.
+const abandonRuns = `
+WITH dead AS (
+	SELECT id FROM runs WHERE status = 'running'
+), log AS (
+	SELECT run_id, action, outcome, size_in_bytes, coalesce(expired, false) AS expired FROM audit_log
+	WHERE run_id IN (SELECT id FROM dead)
+	UNION ALL
+	SELECT run_id, action, outcome, size_in_bytes, coalesce(expired, false) FROM audit_pending
+	WHERE run_id IN (SELECT id FROM dead)
+), t AS (
+	SELECT d.id,
+	       count(l.run_id) FILTER (WHERE l.action = 'delete') AS planned,
+	       count(l.run_id) FILTER (WHERE l.outcome = 'deleted') AS deleted,
+	       count(l.run_id) FILTER (WHERE l.outcome = 'already_gone') AS already_gone,
+	       count(l.run_id) FILTER (WHERE l.outcome = 'failed') AS failed,
+	       count(l.run_id) FILTER (WHERE l.outcome IN ('skipped_cap', 'skipped_rate_limit', 'interrupted', 'changed',
+	                                                  'expired_not_archived')) AS skipped,
+	       coalesce(bool_or(l.outcome = 'skipped_cap'), false) AS cap_hit,
+	       coalesce(sum(l.size_in_bytes) FILTER (WHERE l.outcome IN ('deleted', 'already_gone') AND NOT l.expired), 0) AS reclaimed,
+	       coalesce(sum(l.size_in_bytes) FILTER (WHERE l.outcome = 'dry_run' AND NOT l.expired), 0) AS would,
+	       count(l.run_id) FILTER (WHERE l.outcome IN ('deleted', 'already_gone', 'dry_run') AND l.expired) AS expired_listings
+	FROM dead d LEFT JOIN log l ON l.run_id = d.id
+	GROUP BY d.id
+)
+UPDATE runs r
+SET status = 'failed', finished_at = $1,
+    error = 'the process stopped before the run finished; its totals are counted from its audit rows',
+    planned_deletions = t.planned, deleted = t.deleted, already_gone = t.already_gone, failed = t.failed,
+    skipped = t.skipped, cap_hit = t.cap_hit, bytes_reclaimed = t.reclaimed, would_reclaim = t.would,
+    expired_listings = t.expired_listings,
+    kept = (SELECT count(*) FROM decisions k WHERE k.run_id = r.id AND k.action = 'keep'),
+    repositories_scanned = (SELECT count(*) FROM scans s WHERE s.run_id = r.id AND s.status = 'complete'),
+    repositories_failed = (SELECT count(*) FROM scans s WHERE s.run_id = r.id AND s.status <> 'complete'),
+    artifacts_seen = (SELECT coalesce(sum(s.artifacts_seen), 0) FROM scans s WHERE s.run_id = r.id)
+FROM t
+WHERE r.id = t.id`
 
 const runColumns = `id, started_at, trigger, dry_run, policy_file, policy_sha256, max_deletions, reviewed_run_id,
 	finished_at, status, repositories_scanned, repositories_failed, artifacts_seen, kept, planned_deletions,

@@ -34,6 +34,9 @@ func BenchmarkReport(b *testing.B) {
 	      FROM generate_series(0, 29) d`, now)
 	mustExec(`INSERT INTO runs (id, started_at, finished_at, trigger, dry_run, status, policy_sha256, max_deletions)
 	      VALUES (1, $1, $1, 'manual', false, 'succeeded', 'x', 5000)`, now.Add(-time.Hour))
+	if _, err := st.EnsureAuditPartitions(context.Background(), now.Add(-time.Hour)); err != nil {
+		b.Fatal(err)
+	}
 	mustExec(`INSERT INTO audit_log (run_id, recorded_at, repository, artifact_id, artifact_name, size_in_bytes,
 	        action, rule, reason, outcome, executed_at, expired)
 	      SELECT 1, $1, 'bench/repo-' || (i % 50), i, 'build', 1000000, 'delete', 'r', 'x', 'deleted', $1, false

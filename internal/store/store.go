@@ -38,6 +38,8 @@ type Store struct {
 	// See SetRetry.
 	retryClock clock.Clock
 	retryFor   time.Duration
+	// See SetAuditRetention.
+	auditRetention time.Duration
 }
 
 // Open connects to the database at databaseURL (a postgres:// URL or a

@@ -139,10 +139,12 @@ type Count struct {
 	Bytes int64
 }
 
-// OutcomeCounts counts a run's audit rows by outcome, with their bytes.
+// OutcomeCounts counts a run's decisions (the decisions view: its rows,
+// its pending intents and the keeps it made without writing a row) by
+// outcome, with their bytes.
 func OutcomeCounts(tb testing.TB, st *store.Store, runID int64) map[store.Outcome]Count {
 	tb.Helper()
-	rows, err := st.Pool().Query(context.Background(), `SELECT outcome, count(*), coalesce(sum(size_in_bytes), 0) FROM audit_log WHERE run_id = $1 GROUP BY outcome`, runID)
+	rows, err := st.Pool().Query(context.Background(), `SELECT outcome, count(*), coalesce(sum(size_in_bytes), 0) FROM decisions WHERE run_id = $1 GROUP BY outcome`, runID)
 	if err != nil {
 		tb.Fatalf("counting outcomes of run %d: %v", runID, err)
 	}
