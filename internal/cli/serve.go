@@ -39,6 +39,9 @@ is set.`,
 					return err
 				}
 				defer closeFn()
+				if err := a.checkExamplePolicy(ctx, a.cfg.Janitor.DryRun); err != nil {
+					return err
+				}
 				if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
 					return err
 				}
