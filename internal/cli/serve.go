@@ -56,7 +56,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	rm, metricsHandler := newMetrics(a.gh, a.logger)
+	rm, metricsHandler := newMetrics(a.gh, a.logger, newPendingCollector(a.store, a.logger))
 	r := a.runner(e, rm, false)
 
 	if rep, err := r.Reconcile(ctx); err != nil {
