@@ -202,6 +202,67 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
+// ruleTests is a promtool rule test file (promtool test rules), decoded
+// strictly.
+type ruleTests struct {
+	RuleFiles          []string `yaml:"rule_files"`
+	EvaluationInterval string   `yaml:"evaluation_interval"`
+	Tests              []struct {
+		Name        string `yaml:"name"`
+		Interval    string `yaml:"interval"`
+		InputSeries []struct {
+			Series string `yaml:"series"`
+			Values string `yaml:"values"`
+		} `yaml:"input_series"`
+		AlertRuleTest []struct {
+			EvalTime  string `yaml:"eval_time"`
+			Alertname string `yaml:"alertname"`
+			ExpAlerts []struct {
+				ExpLabels      map[string]string `yaml:"exp_labels"`
+				ExpAnnotations map[string]string `yaml:"exp_annotations"`
+			} `yaml:"exp_alerts"`
+		} `yaml:"alert_rule_test"`
+	} `yaml:"tests"`
+}
+
+// TestAlertRulesAreUnitTested: promtool cannot run here, so its test file
+// is checked for what it must cover — each alert firing at least once, and
+// not firing at least once — and that its input series parse as series.
+// `promtool test rules deploy/prometheus/alerts_test.yaml` runs it.
+func TestAlertRulesAreUnitTested(t *testing.T) {
+	t.Parallel()
+	const file = "prometheus/alerts_test.yaml"
+	var rt ruleTests
+	decodeStrict(t, file, documents(t, file)[0], &rt)
+	if !slices.Equal(rt.RuleFiles, []string{"alerts.yaml"}) {
+		t.Errorf("%s: rule_files %q, want [alerts.yaml]", file, rt.RuleFiles)
+	}
+	fires, quiet := map[string]bool{}, map[string]bool{}
+	p := parser.NewParser(parser.Options{})
+	for _, tc := range rt.Tests {
+		for _, in := range tc.InputSeries {
+			if _, err := p.ParseMetric(in.Series); err != nil {
+				t.Errorf("%s: %s: series %q: %v", file, tc.Name, in.Series, err)
+			}
+		}
+		for _, a := range tc.AlertRuleTest {
+			if len(a.ExpAlerts) > 0 {
+				fires[a.Alertname] = true
+			} else {
+				quiet[a.Alertname] = true
+			}
+		}
+	}
+	rf, _ := alertExpressions(t)
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if !fires[r.Alert] || !quiet[r.Alert] {
+				t.Errorf("%s: %s is not tested both firing and not firing", file, r.Alert)
+			}
+		}
+	}
+}
+
 // TestDashboard checks deploy/grafana/retentiond.json's structure: every
 // query parses, every panel uses the datasource variable, and the panels
 // the issue asks for are there.
