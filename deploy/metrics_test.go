@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -12,12 +11,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/sethvargo/go-envconfig"
@@ -28,52 +25,6 @@ import (
 	"github.com/retentiond/retentiond/internal/testbed"
 )
 
-// ruleFile is a Prometheus rule file, decoded strictly.
-type ruleFile struct {
-	Groups []struct {
-		Name     string `yaml:"name"`
-		Interval string `yaml:"interval"`
-		Rules    []struct {
-			Alert         string            `yaml:"alert"`
-			Record        string            `yaml:"record"`
-			Expr          string            `yaml:"expr"`
-			For           string            `yaml:"for"`
-			KeepFiringFor string            `yaml:"keep_firing_for"`
-			Labels        map[string]string `yaml:"labels"`
-			Annotations   map[string]string `yaml:"annotations"`
-		} `yaml:"rules"`
-	} `yaml:"groups"`
-}
-
-// dashboard is the part of a Grafana dashboard that names metrics.
-type dashboard struct {
-	Title      string  `json:"title"`
-	UID        string  `json:"uid"`
-	Panels     []panel `json:"panels"`
-	Templating struct {
-		List []struct {
-			Name       string `json:"name"`
-			Type       string `json:"type"`
-			Definition string `json:"definition"`
-		} `json:"list"`
-	} `json:"templating"`
-}
-
-type panel struct {
-	ID      int     `json:"id"`
-	Type    string  `json:"type"`
-	Title   string  `json:"title"`
-	Panels  []panel `json:"panels"` // a collapsed row's
-	Targets []struct {
-		Expr  string `json:"expr"`
-		RefID string `json:"refId"`
-	} `json:"targets"`
-	Datasource *struct {
-		Type string `json:"type"`
-		UID  string `json:"uid"`
-	} `json:"datasource"`
-}
-
 // expression is one PromQL expression and where it comes from.
 type expression struct {
 	where, expr string
@@ -82,52 +33,6 @@ type expression struct {
 // grafanaVars are the dashboard's interval variables, replaced by a
 // duration before parsing, as Grafana does before it sends a query.
 var grafanaVars = strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "7d")
-
-func alertExpressions(t *testing.T) (ruleFile, []expression) {
-	t.Helper()
-	const file = "prometheus/alerts.yaml"
-	docs := documents(t, file)
-	if len(docs) != 1 {
-		t.Fatalf("%s: %d documents", file, len(docs))
-	}
-	var rf ruleFile
-	decodeStrict(t, file, docs[0], &rf)
-	var out []expression
-	for _, g := range rf.Groups {
-		for _, r := range g.Rules {
-			out = append(out, expression{file + " " + r.Alert + r.Record, r.Expr})
-		}
-	}
-	return rf, out
-}
-
-func dashboardExpressions(t *testing.T) (dashboard, []expression) {
-	t.Helper()
-	const file = "grafana/retentiond.json"
-	var d dashboard
-	if err := json.Unmarshal(readFile(t, file), &d); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	var out []expression
-	var walk func([]panel)
-	walk = func(ps []panel) {
-		for _, p := range ps {
-			for _, tg := range p.Targets {
-				out = append(out, expression{file + " panel " + p.Title + " " + tg.RefID, grafanaVars.Replace(tg.Expr)})
-			}
-			walk(p.Panels)
-		}
-	}
-	walk(d.Panels)
-	for _, v := range d.Templating.List {
-		if m := regexp.MustCompile(`^label_values\((\w+), *\w+\)$`).FindStringSubmatch(v.Definition); m != nil {
-			out = append(out, expression{file + " variable " + v.Name, m[1]})
-		} else if v.Type == "query" {
-			t.Errorf("%s: variable %s: query %q is not label_values(METRIC, LABEL)", file, v.Name, v.Definition)
-		}
-	}
-	return d, out
-}
 
 // selector is a metric named by an expression and its label matchers.
 type selector struct {
@@ -153,158 +58,6 @@ func parseExpr(t *testing.T, e expression) []selector {
 		return nil
 	})
 	return out
-}
-
-// TestAlertRules checks deploy/prometheus/alerts.yaml's structure: the
-// alerts the issue asks for, PromQL that parses, durations, labels and
-// annotations that are valid templates.
-func TestAlertRules(t *testing.T) {
-	t.Parallel()
-	rf, exprs := alertExpressions(t)
-	for _, e := range exprs {
-		parseExpr(t, e)
-	}
-	var names []string
-	for _, g := range rf.Groups {
-		if g.Name == "" {
-			t.Error("a rule group without a name")
-		}
-		for _, r := range g.Rules {
-			names = append(names, r.Alert)
-			if r.Alert == "" {
-				t.Errorf("group %s: a rule that is not an alert", g.Name)
-			}
-			for _, d := range []string{r.For, r.KeepFiringFor} {
-				if _, err := model.ParseDuration(d); d != "" && err != nil {
-					t.Errorf("%s: %v", r.Alert, err)
-				}
-			}
-			if s := r.Labels["severity"]; s != "warning" && s != "critical" {
-				t.Errorf("%s: severity %q, want warning or critical", r.Alert, s)
-			}
-			for _, a := range []string{"summary", "description"} {
-				text, ok := r.Annotations[a]
-				if !ok {
-					t.Errorf("%s: no %s annotation", r.Alert, a)
-				}
-				// Prometheus defines $labels and $value before expanding.
-				if _, err := template.New(a).Parse(`{{$labels := .Labels}}{{$value := .Value}}` + text); err != nil {
-					t.Errorf("%s: annotation %s: %v", r.Alert, a, err)
-				}
-			}
-		}
-	}
-	for _, want := range []string{"RetentiondRunFailed", "RetentiondNoSuccessfulRun", "RetentiondRateLimitLow",
-		"RetentiondDeletionsFailing", "RetentiondPendingDeletionStuck"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("alerts.yaml has no %s", want)
-		}
-	}
-}
-
-// ruleTests is a promtool rule test file (promtool test rules), decoded
-// strictly.
-type ruleTests struct {
-	RuleFiles          []string `yaml:"rule_files"`
-	EvaluationInterval string   `yaml:"evaluation_interval"`
-	Tests              []struct {
-		Name        string `yaml:"name"`
-		Interval    string `yaml:"interval"`
-		InputSeries []struct {
-			Series string `yaml:"series"`
-			Values string `yaml:"values"`
-		} `yaml:"input_series"`
-		AlertRuleTest []struct {
-			EvalTime  string `yaml:"eval_time"`
-			Alertname string `yaml:"alertname"`
-			ExpAlerts []struct {
-				ExpLabels      map[string]string `yaml:"exp_labels"`
-				ExpAnnotations map[string]string `yaml:"exp_annotations"`
-			} `yaml:"exp_alerts"`
-		} `yaml:"alert_rule_test"`
-	} `yaml:"tests"`
-}
-
-// TestAlertRulesAreUnitTested: promtool cannot run here, so its test file
-// is checked for what it must cover — each alert firing at least once, and
-// not firing at least once — and that its input series parse as series.
-// `promtool test rules deploy/prometheus/alerts_test.yaml` runs it.
-func TestAlertRulesAreUnitTested(t *testing.T) {
-	t.Parallel()
-	const file = "prometheus/alerts_test.yaml"
-	var rt ruleTests
-	decodeStrict(t, file, documents(t, file)[0], &rt)
-	if !slices.Equal(rt.RuleFiles, []string{"alerts.yaml"}) {
-		t.Errorf("%s: rule_files %q, want [alerts.yaml]", file, rt.RuleFiles)
-	}
-	fires, quiet := map[string]bool{}, map[string]bool{}
-	p := parser.NewParser(parser.Options{})
-	for _, tc := range rt.Tests {
-		for _, in := range tc.InputSeries {
-			if _, err := p.ParseMetric(in.Series); err != nil {
-				t.Errorf("%s: %s: series %q: %v", file, tc.Name, in.Series, err)
-			}
-		}
-		for _, a := range tc.AlertRuleTest {
-			if len(a.ExpAlerts) > 0 {
-				fires[a.Alertname] = true
-			} else {
-				quiet[a.Alertname] = true
-			}
-		}
-	}
-	rf, _ := alertExpressions(t)
-	for _, g := range rf.Groups {
-		for _, r := range g.Rules {
-			if !fires[r.Alert] || !quiet[r.Alert] {
-				t.Errorf("%s: %s is not tested both firing and not firing", file, r.Alert)
-			}
-		}
-	}
-}
-
-// TestDashboard checks deploy/grafana/retentiond.json's structure: every
-// query parses, every panel uses the datasource variable, and the panels
-// the issue asks for are there.
-func TestDashboard(t *testing.T) {
-	t.Parallel()
-	d, exprs := dashboardExpressions(t)
-	if d.UID == "" || d.Title == "" {
-		t.Error("the dashboard needs a uid and a title")
-	}
-	used := map[string]bool{}
-	for _, e := range exprs {
-		for _, s := range parseExpr(t, e) {
-			used[strings.TrimSuffix(s.name, "_bucket")] = true
-		}
-	}
-	ids := map[int]bool{}
-	var walk func([]panel)
-	walk = func(ps []panel) {
-		for _, p := range ps {
-			if ids[p.ID] {
-				t.Errorf("panel id %d twice", p.ID)
-			}
-			ids[p.ID] = true
-			if p.Type != "row" && (p.Datasource == nil || p.Datasource.UID != "${datasource}") {
-				t.Errorf("panel %s: datasource must be the ${datasource} variable, so the dashboard imports anywhere", p.Title)
-			}
-			walk(p.Panels)
-		}
-	}
-	walk(d.Panels)
-	for what, metric := range map[string]string{
-		"runs by status":       "retentiond_runs_total",
-		"deletions by outcome": "retentiond_deletions_total",
-		"bytes reclaimed":      "retentiond_bytes_reclaimed_total",
-		"storage":              "retentiond_would_reclaim_bytes",
-		"scan duration":        "retentiond_scan_duration_seconds",
-		"rate limit remaining": "retentiond_github_rate_limit_remaining",
-	} {
-		if !used[metric] {
-			t.Errorf("no panel shows %s (%s)", what, metric)
-		}
-	}
 }
 
 // TestMetricsExist: every metric the dashboard and the alerts name, with
