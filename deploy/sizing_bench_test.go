@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -75,34 +74,19 @@ func TestRunBinary(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // buildBinary builds cmd/retentiond as `make build` does (CGO_ENABLED=0,
-// -trimpath), once per test binary.
+// -trimpath) into a directory removed with tb. The build cache makes all
+// but the first build a link.
 func buildBinary(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "retentiond-deploy-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "retentiond")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/retentiond")
-		cmd.Dir = repoRoot
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
+	bin := filepath.Join(tb.TempDir(), "retentiond")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/retentiond")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
 	}
-	return binPath
+	return bin
 }
 
 // sizing is what one run of the binary measured.
