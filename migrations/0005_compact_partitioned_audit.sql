@@ -163,7 +163,13 @@ CREATE TRIGGER audit_prunes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON a
 -- at, unless a partition covers it already; true if it created one. An
 -- advisory transaction lock serialises creators (key 0x7265746175646974,
 -- "retaudit"), so replicas and concurrent writers cannot race.
-CREATE FUNCTION audit_log_ensure_partition(at timestamptz) RETURNS boolean LANGUAGE plpgsql AS $$
+-- SECURITY DEFINER: the partition is created as the schema's owner (who
+-- runs the migrations), so that a role with only the README's GRANTs (no
+-- CREATE on the schema) can still write the audit rows of a new month. The
+-- function takes only a timestamp and quotes every name it builds, and its
+-- search_path is the migration's, fixed.
+CREATE FUNCTION audit_log_ensure_partition(at timestamptz) RETURNS boolean LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     month timestamp := date_trunc('month', at AT TIME ZONE 'UTC');
     lo    timestamptz := month AT TIME ZONE 'UTC';

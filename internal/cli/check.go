@@ -236,7 +236,7 @@ func (d *doctor) database(ctx context.Context) []checkResult {
 	}
 	out = append(out, privilegeCheck(grants, "read", "audit, plan", tablePrivileges(grants, "SELECT"), "GRANT SELECT ON ALL TABLES IN SCHEMA public TO ROLE"))
 	write := tablePrivileges(grants, "SELECT", "INSERT", "UPDATE")
-	for _, t := range []string{"scan_artifacts", "webhook_deliveries"} { // the tables retentiond deletes rows from
+	for _, t := range deletedFrom { // the tables a run deletes rows from
 		write = append(write, privilege{t, "DELETE"})
 	}
 	for _, g := range grants {
@@ -245,9 +245,15 @@ func (d *doctor) database(ctx context.Context) []checkResult {
 		}
 	}
 	out = append(out, privilegeCheck(grants, "write", "run, serve, apply, scan", write,
-		"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ROLE; GRANT DELETE ON scan_artifacts, webhook_deliveries TO ROLE; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ROLE"))
+		"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ROLE; GRANT DELETE ON "+strings.Join(deletedFrom, ", ")+" TO ROLE; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ROLE"))
 	return out
 }
+
+// deletedFrom are the tables whose rows runs, scans and the webhook delete:
+// work in progress (staged pages, the deletion plan, pending intents once
+// resolved, webhook deliveries done with) and state that is replaced. The
+// audit log is never among them.
+var deletedFrom = []string{"scan_artifacts", "webhook_deliveries", "run_plan", "audit_pending", "scan_state", "branch_listings", "branch_pages"}
 
 // privilege is one a command needs: Privilege on Object.
 type privilege struct{ Object, Privilege string }

@@ -13,13 +13,15 @@ import (
 )
 
 // newMetrics builds serve's Prometheus registry: the run series, the GitHub
-// client's, the build's identity, and the Go runtime's and the process's. It
-// returns the run series for the runner and the /metrics handler.
+// client's, the build's identity, the Go runtime's and the process's, and
+// any extra collectors given. It returns the run series for the runner and
+// the /metrics handler.
 //
 // The registry is private, not the library's global default, so that no
 // package can add series behind serve's back and each test gets its own.
-func newMetrics(gh *github.Client, logger *slog.Logger) (*runner.Metrics, http.Handler) {
+func newMetrics(gh *github.Client, logger *slog.Logger, extra ...prometheus.Collector) (*runner.Metrics, http.Handler) {
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(extra...)
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -108,6 +108,9 @@ func runRun(ctx context.Context, e *Env, args []string, opts *runOpts) error {
 	if opts.dryRun.set {
 		a.cfg.Janitor.DryRun = opts.dryRun.v
 	}
+	if err := a.checkExamplePolicy(ctx, a.cfg.Janitor.DryRun); err != nil {
+		return err
+	}
 	if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
 		return err
 	}

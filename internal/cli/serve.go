@@ -44,6 +44,9 @@ shows within a minute of a deploy, not at the next tick.`,
 					return err
 				}
 				defer closeFn()
+				if err := a.checkExamplePolicy(ctx, a.cfg.Janitor.DryRun); err != nil {
+					return err
+				}
 				if err := a.checkArchiveDir(ctx, a.cfg.Janitor.DryRun); err != nil {
 					return err
 				}
@@ -58,7 +61,7 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	if err != nil {
 		return err
 	}
-	rm, metricsHandler := newMetrics(a.gh, a.logger)
+	rm, metricsHandler := newMetrics(a.gh, a.logger, newPendingCollector(a.store, a.logger))
 	rm.SetStorageTop(a.cfg.Storage.MetricsTop)
 	a.seedLastSuccess(ctx, rm)
 	r := a.runner(e, rm, false)

@@ -52,6 +52,10 @@ const defaultStorageTop = 10
 // many repositories there are.
 const otherRepositories = "other"
 
+// byteSecondsPerGBHour converts GB-hours (GB = 10^9 bytes, as GitHub bills)
+// to the base units Prometheus names metrics in.
+const byteSecondsPerGBHour = 1e9 * 3600
+
 func newStorageMetrics(reg prometheus.Registerer) *storageMetrics {
 	m := &storageMetrics{
 		top: defaultStorageTop,
@@ -60,12 +64,12 @@ func newStorageMetrics(reg prometheus.Registerer) *storageMetrics {
 			Help: "Artifact storage still billed, by repository, after the latest run: the top STORAGE_METRICS_TOP repositories, and 'other' for the rest.",
 		}, []string{"repository"}),
 		saved: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "retentiond_gb_hours_saved_total",
-			Help: "GB-hours of storage that deletions saved: each deleted artifact's size in GB × the hours it had left until expires_at.",
+			Name: "retentiond_storage_saved_byte_seconds_total",
+			Help: "Storage that deletions saved, in byte-seconds (GitHub bills GB-hours: divide by 3.6e12): each deleted artifact's size × the time it had left until expires_at.",
 		}),
 		wouldSave: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "retentiond_gb_hours_would_save",
-			Help: "GB-hours the latest dry-run's deletions would save.",
+			Name: "retentiond_storage_would_save_byte_seconds",
+			Help: "Storage the latest dry-run's deletions would save, in byte-seconds (divide by 3.6e12 for GB-hours).",
 		}),
 		liveAccruing: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "retentiond_storage_accruing_bytes",
@@ -85,9 +89,9 @@ func (m *Metrics) SetStorageTop(n int) {
 }
 
 func (m *storageMetrics) observeSavings(sum *Summary) {
-	m.saved.Add(sum.Savings.Saved.GBHours)
+	m.saved.Add(sum.Savings.Saved.GBHours * byteSecondsPerGBHour)
 	if sum.DryRun {
-		m.wouldSave.Set(sum.Savings.WouldSave.GBHours)
+		m.wouldSave.Set(sum.Savings.WouldSave.GBHours * byteSecondsPerGBHour)
 	}
 	m.liveAccruing.Set(float64(sum.Savings.LiveBytes))
 }

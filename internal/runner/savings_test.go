@@ -44,8 +44,8 @@ func TestRunRecordsSavingsAndStorageSeries(t *testing.T) {
 	if want == 0 || math.Abs(dry.Savings.WouldSave.GBHours-want) > 1e-6 || dry.Savings.Saved.GBHours != 0 {
 		t.Errorf("dry-run would save %v GB-hours, want %v; saved %v", dry.Savings.WouldSave.GBHours, want, dry.Savings.Saved.GBHours)
 	}
-	if got := testbed.Scrape(t, h).Value(t, "retentiond_gb_hours_would_save"); math.Abs(got-want) > 1e-6 {
-		t.Errorf("retentiond_gb_hours_would_save = %v, want %v", got, want)
+	if got := testbed.Scrape(t, h).Value(t, "retentiond_storage_would_save_byte_seconds") / 3.6e12; math.Abs(got-want) > 1e-6 {
+		t.Errorf("retentiond_storage_would_save_byte_seconds = %v GB-hours, want %v", got, want)
 	}
 
 	b.Clock.Advance(time.Hour)
@@ -74,8 +74,8 @@ func TestRunRecordsSavingsAndStorageSeries(t *testing.T) {
 		t.Errorf("live bytes %d, want %d", run.Savings.LiveBytes, left)
 	}
 	sc := testbed.Scrape(t, h)
-	if got := sc.Value(t, "retentiond_gb_hours_saved_total"); math.Abs(got-want) > 1e-6 {
-		t.Errorf("retentiond_gb_hours_saved_total = %v, want %v", got, want)
+	if got := sc.Value(t, "retentiond_storage_saved_byte_seconds_total") / 3.6e12; math.Abs(got-want) > 1e-6 {
+		t.Errorf("retentiond_storage_saved_byte_seconds_total = %v GB-hours, want %v", got, want)
 	}
 	top, other := artifact.Repository("octo/api"), artifact.Repository("octo/web")
 	if perRepo[other] > perRepo[top] {

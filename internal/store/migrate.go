@@ -99,13 +99,22 @@ func (s *Store) migrate(ctx context.Context, fsys fs.FS) (err error) {
 }
 
 func applyMigrations(ctx context.Context, conn *pgxpool.Conn, ms []migration) error {
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// CREATE TABLE IF NOT EXISTS needs CREATE on the schema even when the
+	// table exists, so it is only sent when it does not: a role that does
+	// not own the schema can then start on a schema its owner migrated.
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("store: looking for schema_migrations: %w", err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    int         PRIMARY KEY,
 		name       text        NOT NULL,
 		applied_at timestamptz NOT NULL,
 		sha256     text        NOT NULL
 	)`); err != nil {
-		return fmt.Errorf("store: creating schema_migrations: %w", err)
+			return fmt.Errorf("store: creating schema_migrations: %w", err)
+		}
 	}
 	applied, err := appliedMigrations(ctx, conn)
 	if err != nil {
