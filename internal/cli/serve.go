@@ -26,9 +26,9 @@ database, a tick that finds another run in progress is skipped.
 
 HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable and
 policy loaded), /metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET
-is set.`,
+is set. The read-only review page at / unless UI=false.`,
 		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern,
-			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.LogConcern},
+			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.LogConcern, config.UIConcern},
 		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
 			return func(ctx context.Context, e *Env, args []string) error {
 				if len(args) != 0 {
@@ -70,6 +70,9 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	wh := a.webhookHandler(wctx, e)
 	if wh != nil {
 		extra["POST /webhook"] = wh
+	}
+	if h := a.uiHandler(e); h != nil {
+		extra["/"] = h // the read-only review page; the routes above are more specific
 	}
 	handler := daemon.Handler(metricsHandler, map[string]daemon.Checker{
 		"database": a.store.Ping,

@@ -32,6 +32,7 @@ type Config struct {
 	Apply    Apply
 	Scan     Scan
 	Server   Server
+	UI       UI
 	Log      Log
 	Archive  Archive
 
@@ -51,6 +52,7 @@ const (
 	ApplyConcern    Concern = "apply"
 	ScanConcern     Concern = "scan"
 	ServerConcern   Concern = "server"
+	UIConcern       Concern = "ui"
 	LogConcern      Concern = "log"
 	ArchiveConcern  Concern = "archive"
 )
@@ -69,6 +71,7 @@ var concerns = []struct {
 	{ApplyConcern, func(c *Config) validator { return &c.Apply }},
 	{ScanConcern, func(c *Config) validator { return &c.Scan }},
 	{ServerConcern, func(c *Config) validator { return &c.Server }},
+	{UIConcern, func(c *Config) validator { return &c.UI }},
 	{ArchiveConcern, func(c *Config) validator { return &c.Archive }},
 	{LogConcern, func(c *Config) validator { return &c.Log }},
 }
