@@ -79,7 +79,7 @@ func newSite(t *testing.T, extraEnv map[string]string) *site {
 			a.Branch = hostileBranch
 		}
 	})
-	s.HostileID = ids[5] // old enough to be decided on by a delete rule
+	s.HostileID = ids[20] // past keep_latest and older than stale's 12h: a deletion
 	b.Add("octo/web", 12, func(i int, a *artifact.Artifact) {
 		a.Name = "coverage"
 		a.SizeInBytes = int64(i+1) * 700_000
