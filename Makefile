@@ -15,7 +15,8 @@ BENCHCOUNT ?= 1
 FUZZTIME  ?= 30s
 # package:FuzzTarget pairs run by `make fuzz`, each for FUZZTIME.
 FUZZ_TARGETS ?= ./policy:FuzzParse ./policy:FuzzParseDuration ./policy:FuzzParseSize ./policy:FuzzGlob \
-	./internal/webhook:FuzzVerifySignature ./internal/webhook:FuzzParseWorkflowRun
+	./internal/webhook:FuzzVerifySignature ./internal/webhook:FuzzParseWorkflowRun \
+	./internal/config:FuzzParseHtpasswd
 
 .PHONY: all test lint fmt-check vet staticcheck cross unit build bench fuzz demo clean
 

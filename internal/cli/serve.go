@@ -10,6 +10,7 @@ import (
 
 	"github.com/retentiond/retentiond/internal/daemon"
 	"github.com/retentiond/retentiond/internal/runner"
+	"github.com/retentiond/retentiond/internal/ui"
 
 	"github.com/retentiond/retentiond/internal/config"
 )
@@ -72,7 +73,9 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 		extra["POST /webhook"] = wh
 	}
 	if h := a.uiHandler(e); h != nil {
-		extra["/"] = h // the read-only review page; the routes above are more specific
+		for _, p := range ui.Patterns { // the read-only review page
+			extra[p] = h
+		}
 	}
 	handler := daemon.Handler(metricsHandler, map[string]daemon.Checker{
 		"database": a.store.Ping,

@@ -7,7 +7,8 @@ import (
 	"github.com/retentiond/retentiond/internal/ui"
 )
 
-// uiHandler returns serve's review page, to mount at /, or nil with UI=false.
+// uiHandler returns serve's review page, to mount on ui.Patterns, or nil
+// with UI=false.
 func (a *app) uiHandler(e *Env) http.Handler {
 	if !a.cfg.UI.Enabled {
 		return nil

@@ -38,6 +38,7 @@ func TestDefaults(t *testing.T) {
 		Apply:    Apply{MaxAge: 7 * 24 * time.Hour},
 		Scan:     Scan{Concurrency: 4},
 		Server:   Server{Addr: ":8080"},
+		UI:       UI{Enabled: true},
 		Log:      Log{Level: "info", Format: "auto"},
 		Archive:  Archive{MaxBytes: 10 << 30},
 	}

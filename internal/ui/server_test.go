@@ -88,7 +88,7 @@ func TestReadOnly(t *testing.T) {
 	runs := dbCount(t, s.Store, `SELECT count(*) FROM runs`)
 	rows := dbCount(t, s.Store, `SELECT count(*) FROM audit_log`)
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		for _, path := range []string{"/", "/runs/1", "/artifacts/1", "/storage", "/static/style.css", "/apply", "/webhook"} {
+		for _, path := range []string{"/", "/runs/1", "/runs/1?rule=stale", "/artifacts/1", "/storage", "/static/style.css"} {
 			r := s.do(t, method, path, nil)
 			if r.code != http.StatusMethodNotAllowed || r.header.Get("Allow") != "GET, HEAD" {
 				t.Errorf("%s %s: %d, Allow %q; want 405, GET, HEAD", method, path, r.code, r.header.Get("Allow"))
@@ -104,7 +104,11 @@ func TestReadOnly(t *testing.T) {
 	if got := dbCount(t, s.Store, `SELECT count(*) FROM audit_log`); got != rows {
 		t.Errorf("audit_log: %d rows after the requests, %d before", got, rows)
 	}
-	// The daemon's own routes are unchanged by the page at /.
+	// The daemon's own routes are unchanged by the page at /; without
+	// WEBHOOK_SECRET there is no /webhook, for any method.
+	if r := s.do(t, http.MethodPost, "/webhook", nil); r.code != http.StatusNotFound {
+		t.Errorf("POST /webhook without WEBHOOK_SECRET: %d, want 404", r.code)
+	}
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200} {
 		if r := s.get(t, path); r.code != want {
 			t.Errorf("GET %s: %d, want %d", path, r.code, want)
@@ -137,7 +141,9 @@ func TestBadRequests(t *testing.T) {
 		"/runs/0":                   404,
 		"/runs/999":                 404,
 		"/artifacts/987654321":      404,
-		"/nothing-here":             404,
+		"/runs/":                    404,
+		"/runs/1/more":              404,
+		"/static/other.css":         404,
 		"/runs/1?rule=no-such-rule": 200,
 	} {
 		r := s.get(t, path)
@@ -234,10 +240,10 @@ func TestAccessControl(t *testing.T) {
 		{"wrong token", http.Header{"Authorization": {"Bearer tok-0123456789abcdef-secreT"}}, 401},
 		{"token as password", basic("alice", token), 401},
 	} {
-		for _, path := range []string{"/", "/runs/1", "/static/style.css", "/nothing"} {
+		for _, path := range []string{"/", "/runs/1", "/static/style.css", "/artifacts/x"} {
 			r := s.do(t, http.MethodGet, path, c.header)
 			want := c.want
-			if want == 200 && path == "/nothing" {
+			if want == 200 && path == "/artifacts/x" {
 				want = 404
 			}
 			if r.code != want {

@@ -60,9 +60,15 @@ type server struct {
 	pages map[string]*template.Template
 }
 
-// Handler returns the review page's handler, to be mounted at / (it serves
-// /, /runs/{id}, /artifacts/{id}, /storage and /static/style.css, and 404s
-// elsewhere).
+// Patterns are the routes to mount Handler on in the daemon's mux. They are
+// GET patterns, so the mux answers any other method with 405 itself, and the
+// daemon's own paths (/healthz, /readyz, /metrics, /webhook) keep their
+// behaviour.
+var Patterns = []string{"GET /{$}", "GET /runs/", "GET /artifacts/", "GET /storage", "GET /static/"}
+
+// Handler returns the review page's handler: /, /runs/{id}, /artifacts/{id},
+// /storage and /static/style.css, a 404 page elsewhere, and a 405 for any
+// method but GET and HEAD.
 func Handler(o Options) http.Handler {
 	if o.PageSize <= 0 {
 		o.PageSize = 50
