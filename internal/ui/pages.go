@@ -245,15 +245,22 @@ func (s *server) runPage(w http.ResponseWriter, r *http.Request) {
 		s.storeFailed(w, r, "run", err)
 		return
 	}
-	b, err := s.opts.Store.ReviewBreakdown(ctx, id)
+	b, err := s.breakdowns.get(ctx, s.opts.Store, run)
 	if err != nil {
 		s.storeFailed(w, r, "run's decisions", err)
 		return
 	}
-	decisions, err := s.opts.Store.ReviewDecisions(ctx, store.DecisionPage{
+	// The run's first and last row ids bound the walk (see
+	// store.ReviewDecisions); a run still running may add rows past LastID,
+	// so its pages are unbounded above.
+	page := store.DecisionPage{
 		RunID: id, Repository: f.Repository, Rule: f.Rule, Action: f.Action, Outcome: f.Outcome,
-		After: f.After, Limit: s.opts.PageSize + 1,
-	})
+		After: max(f.After, b.FirstID-1), Limit: s.opts.PageSize + 1,
+	}
+	if !run.FinishedAt.IsZero() {
+		page.Through = b.LastID
+	}
+	decisions, err := s.opts.Store.ReviewDecisions(ctx, page)
 	if err != nil {
 		s.storeFailed(w, r, "run's decisions", err)
 		return

@@ -56,8 +56,9 @@ var templateFS embed.FS
 var styleCSS []byte
 
 type server struct {
-	opts  Options
-	pages map[string]*template.Template
+	opts       Options
+	pages      map[string]*template.Template
+	breakdowns breakdowns
 }
 
 // Patterns are the routes to mount Handler on in the daemon's mux. They are
