@@ -140,10 +140,16 @@ func get[T any](t *testing.T, b *browser, what string, a chromedp.Action[T]) T {
 	return v
 }
 
-// screenshot saves the whole page as name.png.
+// screenshot saves the whole page as name.png, and what fits in the window
+// as name-window.png (the README's picture is one of these).
 func (b *browser) screenshot(t *testing.T, name string) {
 	t.Helper()
-	png := get(t, b, "screenshot "+name, chromedp.FullScreenshot(100))
+	b.save(t, name, get(t, b, "screenshot "+name, chromedp.FullScreenshot(100)))
+	b.save(t, name+"-window", get(t, b, "screenshot "+name, chromedp.CaptureScreenshot()))
+}
+
+func (b *browser) save(t *testing.T, name string, png []byte) {
+	t.Helper()
 	path := filepath.Join(b.dir, name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
