@@ -16,7 +16,8 @@ FUZZTIME  ?= 30s
 # package:FuzzTarget pairs run by `make fuzz`, each for FUZZTIME.
 FUZZ_TARGETS ?= ./policy:FuzzParse ./policy:FuzzParseSelector ./policy:FuzzParseDuration ./policy:FuzzParseSize ./policy:FuzzGlob \
 	./internal/webhook:FuzzVerifySignature ./internal/webhook:FuzzParseWorkflowRun \
-	./internal/config:FuzzParsePrivateKey ./internal/github:FuzzOwnerOf
+	./internal/config:FuzzParsePrivateKey ./internal/github:FuzzOwnerOf \
+	./internal/config:FuzzParseHtpasswd
 
 .PHONY: all deps test lint fmt-check vet staticcheck cross unit build bench fuzz demo clean
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/retentiond/retentiond/internal/daemon"
 	"github.com/retentiond/retentiond/internal/runner"
+	"github.com/retentiond/retentiond/internal/ui"
 
 	"github.com/retentiond/retentiond/internal/config"
 )
@@ -26,14 +27,15 @@ database, a tick that finds another run in progress is skipped.
 
 HTTP on HTTP_ADDR: /healthz (process up), /readyz (database reachable,
 policy loaded, GitHub accepting the token: asked at most once a minute),
-/metrics (Prometheus), and POST /webhook when WEBHOOK_SECRET is set.
+/metrics (Prometheus), POST /webhook when WEBHOOK_SECRET is set, and the
+read-only review page at / unless UI=false.
 
 At start it logs the checks 'retentiond check' prints, and with
 RUN_ON_START=missed (the default) runs at once when the latest run started
 before the last tick of SCHEDULE (or there is none), so a misconfiguration
 shows within a minute of a deploy, not at the next tick.`,
 		config: []config.Concern{config.DatabaseConcern, config.GitHubConcern, config.ScanConcern, config.PolicyConcern,
-			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.StorageConcern, config.AuditConcern, config.LogConcern},
+			config.JanitorConcern, config.ScheduleConcern, config.ServerConcern, config.ArchiveConcern, config.StorageConcern, config.AuditConcern, config.LogConcern, config.UIConcern},
 		bind: func(*flag.FlagSet) func(context.Context, *Env, []string) error {
 			return func(ctx context.Context, e *Env, args []string) error {
 				if len(args) != 0 {
@@ -80,6 +82,11 @@ func (a *app) serve(ctx context.Context, e *Env) error {
 	wh := a.webhookHandler(wctx, e)
 	if wh != nil {
 		extra["POST /webhook"] = wh
+	}
+	if h := a.uiHandler(e); h != nil {
+		for _, p := range ui.Patterns { // the read-only review page
+			extra[p] = h
+		}
 	}
 	handler := daemon.Handler(metricsHandler, map[string]daemon.Checker{
 		"database": a.store.Ping,

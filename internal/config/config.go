@@ -34,6 +34,7 @@ type Config struct {
 	Apply    Apply
 	Scan     Scan
 	Server   Server
+	UI       UI
 	Log      Log
 	Archive  Archive
 	Storage  Storage
@@ -55,6 +56,7 @@ const (
 	ApplyConcern    Concern = "apply"
 	ScanConcern     Concern = "scan"
 	ServerConcern   Concern = "server"
+	UIConcern       Concern = "ui"
 	LogConcern      Concern = "log"
 	ArchiveConcern  Concern = "archive"
 	StorageConcern  Concern = "storage"
@@ -75,6 +77,7 @@ var concerns = []struct {
 	{ApplyConcern, func(c *Config) validator { return &c.Apply }},
 	{ScanConcern, func(c *Config) validator { return &c.Scan }},
 	{ServerConcern, func(c *Config) validator { return &c.Server }},
+	{UIConcern, func(c *Config) validator { return &c.UI }},
 	{ArchiveConcern, func(c *Config) validator { return &c.Archive }},
 	{StorageConcern, func(c *Config) validator { return &c.Storage }},
 	{AuditConcern, func(c *Config) validator { return &c.Audit }},

@@ -40,6 +40,7 @@ func TestDefaults(t *testing.T) {
 		Apply:    Apply{MaxAge: 7 * 24 * time.Hour},
 		Scan:     Scan{Concurrency: 4, FullScanInterval: 24 * time.Hour, Reserve: "10%", RateLimitReserve: budget.DefaultReserve},
 		Server:   Server{Addr: ":8080"},
+		UI:       UI{Enabled: true},
 		Log:      Log{Level: "info", Format: "auto"},
 		Archive:  Archive{MaxBytes: 10 << 30},
 		Storage:  Storage{MetricsTop: 10},
