@@ -49,3 +49,45 @@ CREATE TABLE branch_pages (
     names      text[]  NOT NULL,
     PRIMARY KEY (repository, page)
 );
+
+-- run_summary gains the per-run figures of 0006 (discovery), 0007 (scan
+-- modes and the request budget) and this migration (savings), after its
+-- columns of 0004, which keep their names, order and meaning.
+CREATE OR REPLACE VIEW run_summary AS
+SELECT r.id,
+       r.started_at,
+       r.finished_at,
+       r.finished_at - r.started_at AS duration,
+       r.trigger,
+       r.dry_run,
+       r.status,
+       r.policy_sha256,
+       r.reviewed_run_id,
+       r.repositories_scanned,
+       r.repositories_failed,
+       r.artifacts_seen,
+       r.kept,
+       r.planned_deletions,
+       r.deleted,
+       r.already_gone,
+       r.failed,
+       r.skipped,
+       r.cap_hit,
+       r.bytes_reclaimed,
+       r.would_reclaim,
+       r.error,
+       r.expired_listings,
+       r.repositories_discovered,
+       r.repositories_archived,
+       r.repositories_excluded,
+       r.owners_failed,
+       r.repositories_skipped,
+       r.requests_estimated,
+       r.scan_requests,
+       r.scan_requests_costed,
+       r.gb_hours_saved,
+       r.gb_months_saved,
+       r.gb_hours_would_save,
+       r.gb_months_would_save,
+       r.storage_live_bytes
+FROM runs r;

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,5 +336,27 @@ func TestLoadMigrationsRejectsBadFiles(t *testing.T) {
 	}
 	if err := store.LoadMigrations(migrations.FS); err != nil {
 		t.Errorf("the embedded migrations are invalid: %v", err)
+	}
+}
+
+// run_summary shows the per-run figures later migrations added to runs,
+// after its columns of 0004.
+func TestRunSummaryShowsTheNewRunFigures(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	rows, err := st.Pool().Query(context.Background(), `SELECT * FROM run_summary LIMIT 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols []string
+	for _, f := range rows.FieldDescriptions() {
+		cols = append(cols, f.Name)
+	}
+	want := []string{"expired_listings", "repositories_discovered", "repositories_archived", "repositories_excluded", "owners_failed",
+		"repositories_skipped", "requests_estimated", "scan_requests", "scan_requests_costed",
+		"gb_hours_saved", "gb_months_saved", "gb_hours_would_save", "gb_months_would_save", "storage_live_bytes"}
+	if len(cols) < len(want) || !slices.Equal(cols[len(cols)-len(want):], want) {
+		t.Errorf("run_summary columns %v, want them to end with %v", cols, want)
 	}
 }
