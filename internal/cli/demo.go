@@ -148,7 +148,7 @@ func runDemo(ctx context.Context, e *Env, args []string, opts *demoOpts) error {
 	if sum.Status == runner.StatusFailed {
 		return fmt.Errorf("demo run failed: %s", sum.Error)
 	}
-	printDemoHappened(e, sim.Len(), len(repos), pol, sum)
+	printDemoHappened(e, pol, sum)
 	if opts.keep {
 		return keepDemo(ctx, e, demoKept{sim: sim, simURL: simURL, dbURL: dbURL, policy: polSrc, runID: sum.RunID, repos: repos})
 	}
@@ -227,10 +227,11 @@ func validIdentifier(s string) bool {
 }
 
 // printDemoHappened says in words what the run did.
-func printDemoHappened(e *Env, artifacts, repos int, pol *policy.Policy, sum runner.Summary) {
+func printDemoHappened(e *Env, pol *policy.Policy, sum runner.Summary) {
 	w := e.Stdout
+	artifacts, _, _ := sum.Scan.Totals()
 	fmt.Fprintln(w, "\nWhat happened:")
-	fmt.Fprintf(w, "  retentiond listed %d artifacts in %d simulated repositories into PostgreSQL,\n", artifacts, repos)
+	fmt.Fprintf(w, "  retentiond listed the %d artifacts of the %d repositories the policy selects into PostgreSQL,\n", artifacts, len(sum.Scan.Repos))
 	fmt.Fprintf(w, "  applied the %d rules of %s\n", len(pol.Rules), pol.File)
 	fmt.Fprintln(w, "  and recorded every decision as a dry-run: nothing was deleted.")
 	if sum.Janitor.SkippedCap > 0 {

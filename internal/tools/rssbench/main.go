@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -151,11 +150,8 @@ func measure(ctx context.Context, bin string, args, env []string) (int64, time.D
 	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() > 1) {
 		return 0, 0, fmt.Errorf("retentiond %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0, 0, errors.New("no rusage on this platform")
-	}
-	return ru.Maxrss * 1024, wall, nil // ru_maxrss is in kilobytes on Linux
+	rss, err := peakRSS(cmd.ProcessState)
+	return rss, wall, err
 }
 
 // freshDatabase creates a database on base's server and returns its URL and
