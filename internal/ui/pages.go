@@ -37,6 +37,8 @@ var funcs = template.FuncMap{
 		}
 		return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 	},
+	// gbh is a GB-hours figure, GitHub's billing unit (GB = 10^9 bytes).
+	"gbh": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " GB-h" },
 	"rulename": func(rule string) string {
 		if rule == "" {
 			return "(no rule matched)"
@@ -88,7 +90,7 @@ func pathID(r *http.Request) (int64, bool) {
 
 type runsView struct {
 	Title      string
-	Runs       []store.Run
+	Runs       []store.RunWithSavings
 	Next       string // URL of the next (older) page, "" on the last
 	First      bool
 	Chart      chart

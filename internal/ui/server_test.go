@@ -275,3 +275,28 @@ func TestAccessControl(t *testing.T) {
 		t.Errorf("refusals are not logged")
 	}
 }
+
+// The runs page shows each run's savings in GitHub's billing unit, as the
+// run recorded them.
+func TestRunsPageShowsSavings(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, nil)
+	r := s.get(t, "/")
+	for _, id := range []int64{1, 2} {
+		run, err := s.Store.Run(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.Store.RunSavings(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%.1f GB-h", rs.Saved.GBHours)
+		if run.DryRun {
+			want = fmt.Sprintf("would save %.1f GB-h", rs.WouldSave.GBHours)
+		}
+		if !strings.Contains(r.body, want) {
+			t.Errorf("run %d: the runs page lacks %q", id, want)
+		}
+	}
+}

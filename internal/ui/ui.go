@@ -23,7 +23,7 @@ import (
 
 // Store is what the page reads; *store.Store implements it.
 type Store interface {
-	RecentRuns(ctx context.Context, before int64, limit int) ([]store.Run, error)
+	RecentRuns(ctx context.Context, before int64, limit int) ([]store.RunWithSavings, error)
 	Run(ctx context.Context, id int64) (store.Run, error)
 	ReviewBreakdown(ctx context.Context, runID int64) (store.RunBreakdown, error)
 	ReviewDecisions(ctx context.Context, p store.DecisionPage) ([]store.AuditEntry, error)
