@@ -151,3 +151,52 @@ func TestGuardRefusalStopsTheRun(t *testing.T) {
 		}
 	}
 }
+
+// A janitor started after the shutdown began (the run stopped between two
+// repositories) still records every planned decision, as interrupted.
+func TestExecuteAfterShutdownRecordsEveryDecision(t *testing.T) {
+	t.Parallel()
+	const n = 5
+	w := newWorld(t, n, testbed.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := w.janitor(janitor.Config{MaxDeletions: n}).ExecuteWork(ctx, w.runID, janitor.Items(w.items))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Planned != n || rep.Interrupted != n || rep.Deleted != 0 || !rep.Stopped {
+		t.Fatalf("report %+v", rep)
+	}
+	got := w.outcomes(t)
+	for _, it := range w.items {
+		if got[it.Artifact.ID] != store.OutcomeInterrupted {
+			t.Errorf("artifact %d: %q, want interrupted", it.Artifact.ID, got[it.Artifact.ID])
+		}
+	}
+}
+
+// An intent a dead process left, and the start could not resolve, fails its
+// artifact's decision — no second DELETE — and the janitor goes on.
+func TestAnUnresolvedIntentFailsOnlyItsDecision(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	w := newWorld(t, n, testbed.Options{})
+	ctx := context.Background()
+	stuck := w.items[1]
+	if _, err := w.Store.InsertPending(ctx, store.AuditEntry{RunID: w.runID, RecordedAt: w.Clock.Now(), Repository: stuck.Artifact.Repository,
+		ArtifactID: stuck.Artifact.ID, ArtifactName: stuck.Artifact.Name, Action: store.ActionDelete, Rule: "old", Reason: "old",
+		Outcome: store.OutcomePending}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.janitor(janitor.Config{MaxDeletions: n}).Execute(ctx, w.runID, w.items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Deleted != n-1 || rep.Failed != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	left := w.Sim.Artifacts("octo/api")
+	if len(left) != 1 || left[0].ID != stuck.Artifact.ID {
+		t.Errorf("left on GitHub: %v, want only the artifact with the pending intent", left)
+	}
+}

@@ -271,16 +271,18 @@ func (j *Janitor) Execute(ctx context.Context, runID int64, deletes []Item) (Rep
 func (j *Janitor) ExecuteWork(ctx context.Context, runID int64, w Work) (Report, error) {
 	var rep Report
 	now := j.clock.Now()
-	n, err := w.Order(ctx, now)
+	// Ordering and counting run even after a shutdown began: the decisions
+	// not carried out must still be recorded.
+	rctx := context.WithoutCancel(ctx)
+	n, err := w.Order(rctx, now)
 	if err != nil {
 		return rep, err
 	}
 	rep.Planned = n
-	limit, why, err := j.Limit(ctx, now)
+	limit, why, err := j.Limit(rctx, now)
 	if err != nil {
 		return rep, err
 	}
-	rctx := context.WithoutCancel(ctx)
 	if n > limit {
 		rep.CapHit, rep.Cap = true, strings.TrimPrefix(why, "over ")
 		rep.SkippedCap = n - limit
@@ -446,6 +448,19 @@ func (j *Janitor) deleteOne(ctx context.Context, runID int64, it *Item, arch *ar
 	ictx, icancel := j.detached(ctx)
 	id, err := j.store.InsertPending(ictx, e)
 	icancel()
+	if errors.Is(err, store.ErrAlreadyPending) {
+		// An intent a dead process left, which this start could not resolve
+		// (Reconcile logged why): no second DELETE beside it, and no reason
+		// to stop the rest of the run. The decision ends failed, with why.
+		msg := "not deleted: another intent to delete this artifact is still pending (left by a process that stopped; the next start resolves it)"
+		e.Outcome, e.Error = store.OutcomeFailed, msg
+		wctx, wcancel := j.detached(ctx)
+		defer wcancel()
+		if err := j.store.InsertAudit(wctx, []store.AuditEntry{e}); err != nil {
+			return store.Resolution{}, nil, fmt.Errorf("recording that artifact %d of %s has a pending intent already: %w", it.Artifact.ID, it.Artifact.Repository, err)
+		}
+		return store.Resolution{Outcome: store.OutcomeFailed, Error: msg}, nil, nil
+	}
 	if err != nil {
 		return store.Resolution{}, nil, fmt.Errorf("recording the intent to delete artifact %d of %s: %w", it.Artifact.ID, it.Artifact.Repository, err)
 	}

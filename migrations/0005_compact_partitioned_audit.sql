@@ -166,10 +166,11 @@ CREATE TRIGGER audit_prunes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON a
 -- SECURITY DEFINER: the partition is created as the schema's owner (who
 -- runs the migrations), so that a role with only the README's GRANTs (no
 -- CREATE on the schema) can still write the audit rows of a new month. The
--- function takes only a timestamp and quotes every name it builds, and its
--- search_path is the migration's, fixed.
+-- function takes only a timestamp and quotes every name it builds; its
+-- search_path (set below) is the migration's schema with pg_temp last, so
+-- that a caller's temporary table cannot stand in for audit_partitions.
 CREATE FUNCTION audit_log_ensure_partition(at timestamptz) RETURNS boolean LANGUAGE plpgsql
-    SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    SECURITY DEFINER AS $$
 DECLARE
     month timestamp := date_trunc('month', at AT TIME ZONE 'UTC');
     lo    timestamptz := month AT TIME ZONE 'UTC';
@@ -190,6 +191,12 @@ BEGIN
                     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_no_truncate()', part);
     INSERT INTO audit_partitions (name, range_start, range_end) VALUES (part, lo, hi);
     RETURN true;
+END
+$$;
+
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION audit_log_ensure_partition(timestamptz) SET search_path = %I, pg_temp', current_schema());
 END
 $$;
 

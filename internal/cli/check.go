@@ -380,7 +380,7 @@ func (d *doctor) owner(ctx context.Context, owner string) []checkResult {
 		return []checkResult{fail(name, fmt.Sprintf("lists %d repositories, none of which the patterns select", len(l.Repositories)),
 			"check the patterns (retentiond repos shows what they resolve to)")}
 	}
-	out := []checkResult{pass(name, "lists %d repositories; the patterns select %d (%d archived, skipped)", len(l.Repositories), selected, archived)}
+	out := []checkResult{pass(name, "lists %d repositories; the patterns select %d (%d of them archived)", len(l.Repositories), selected, archived)}
 	if sample != "" {
 		out = append(out, d.repository(ctx, sample))
 	}

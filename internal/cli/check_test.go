@@ -344,7 +344,7 @@ func TestCheckListsPatternOwners(t *testing.T) {
 	t.Parallel()
 	w := patternWorld(t)
 	code, lines, out := checkLines(t, w.env, w.Clock)
-	if l := lines["octo/*"]; code != 0 || !strings.HasPrefix(l, "✓") || !strings.Contains(l, "lists 4 repositories; the patterns select 3 (1 archived, skipped)") {
+	if l := lines["octo/*"]; code != 0 || !strings.HasPrefix(l, "✓") || !strings.Contains(l, "lists 4 repositories; the patterns select 3 (1 of them archived)") {
 		t.Errorf("exit %d, owner line %q\n%s", code, l, out)
 	}
 	w.Sim.InjectFault(githubsim.Fault{Route: githubsim.RouteOrgRepos, Status: http.StatusForbidden, Times: 1})

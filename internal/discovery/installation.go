@@ -36,6 +36,11 @@ func (l InstallationLister) ListOwnerRepositories(ctx context.Context, owner str
 		}
 		out.Repositories = append(out.Repositories, github.OwnerRepository{ID: r.ID, FullName: r.FullName, Archived: r.Archived})
 	}
+	if len(out.Repositories) == 0 {
+		// An installation (GITHUB_APP_INSTALLATION_ID) that covers another
+		// account lists none of owner's: that is not an empty owner.
+		return github.OwnerListing{}, fmt.Errorf("the GitHub App's installation lists no repository of %s: install the App on %s, or unset GITHUB_APP_INSTALLATION_ID so that each owner's installation is found", owner, owner)
+	}
 	pages := max(1, (len(repos)+99)/100)
 	out.Pages, out.Requests, out.Counted = pages, pages, pages
 	return out, nil

@@ -314,6 +314,11 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 			log.WarnContext(ctx, "the run's deletion plan could not be discarded; the next run discards it", slog.Any("error", err))
 		}
 	}()
+	// A shutdown stops the planning at the next repository, but what was
+	// planned still goes to the janitor: every decision whose repository was
+	// evaluated gets its row (interrupted, once ctx is done), so none is
+	// left for the decisions view to fill with an earlier keep.
+	var stopped error
 	for _, rr := range sum.Scan.Repos {
 		if rr.Status != scanner.StatusComplete {
 			sum.Blocked = append(sum.Blocked, rr.Repository)
@@ -322,7 +327,8 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 			continue
 		}
 		if ctx.Err() != nil {
-			return context.Cause(ctx)
+			stopped = context.Cause(ctx)
+			break
 		}
 		n, err := r.planRepository(ctx, log, j, runID, plan, rr.Repository, held[rr.Repository], r.cfg.Clock.Now())
 		if err != nil {
@@ -331,14 +337,14 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, j *janitor.Janit
 		sum.ArtifactsIn += n.evaluated
 		sum.Janitor.Kept += n.kept
 	}
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
+	if stopped == nil && ctx.Err() != nil {
+		stopped = context.Cause(ctx)
 	}
 	kept := sum.Janitor.Kept
 	rep, err := j.ExecuteWork(ctx, runID, planWork{plan})
 	rep.Kept = kept
 	sum.Janitor = rep
-	return err
+	return errors.Join(stopped, err)
 }
 
 // conclude sets the run's status and error text. Reaching a deletion cap

@@ -360,3 +360,19 @@ func TestRunSummaryShowsTheNewRunFigures(t *testing.T) {
 		t.Errorf("run_summary columns %v, want them to end with %v", cols, want)
 	}
 }
+
+// The partition function runs as the schema's owner, so its search_path is
+// fixed with pg_temp last: a caller's temporary table cannot stand in for
+// one of its tables.
+func TestPartitionFunctionSearchPathPutsTempLast(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	var config []string
+	var definer bool
+	if err := st.Pool().QueryRow(context.Background(), `SELECT proconfig, prosecdef FROM pg_proc WHERE proname = 'audit_log_ensure_partition'`).Scan(&config, &definer); err != nil {
+		t.Fatal(err)
+	}
+	if !definer || len(config) != 1 || !strings.HasPrefix(config[0], "search_path=") || !strings.HasSuffix(config[0], ", pg_temp") {
+		t.Errorf("audit_log_ensure_partition: security definer %v, config %v", definer, config)
+	}
+}

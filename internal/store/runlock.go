@@ -18,7 +18,7 @@ const RunLockKey int64 = 0x726574656e74726e
 // ErrRunLockLost is returned by RunLock.Check when the lock's session ended
 // (PostgreSQL restarted, the connection broke) and another process took the
 // lock meanwhile: this process's run is no longer the only one.
-var ErrRunLockLost = errors.New("the run lock was lost: another process holds it now")
+var ErrRunLockLost = errors.New("the run lock was lost with its database session")
 
 // RunLock is the held run lock. The lock lives on one pooled connection,
 // held until Unlock; if the process dies, PostgreSQL drops the connection and
@@ -72,37 +72,32 @@ func (s *Store) RunLock(ctx context.Context) (*RunLock, error) {
 
 // Check confirms, before an irreversible step, that this process still holds
 // the run lock. A session lock lasts as long as its connection: after
-// PostgreSQL restarts it is gone, and another process may have started a run
-// of its own. So Check asks the lock's connection; when that connection is
-// gone it takes the lock again on a new one, and returns ErrRunLockLost if
-// someone else holds it (or another error if the database cannot be asked).
+// PostgreSQL restarts it is gone, and another process may have run in the
+// meantime — resolved this run's pending intents, marked it failed,
+// discarded its plan, spent the daily cap. So a lost session is a lost lock
+// for good: Check never takes it back, and returns ErrRunLockLost (or
+// another error if the lock's connection cannot be asked). The run stops
+// deleting; the next run starts afresh.
 func (l *RunLock) Check(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.conn != nil {
-		_, err := l.conn.Exec(ctx, `SELECT 1`)
-		switch {
-		case err == nil:
-			return nil
-		case ctx.Err() != nil:
-			return fmt.Errorf("store: checking the run lock: %w", context.Cause(ctx))
-		case !Transient(err):
-			return fmt.Errorf("store: checking the run lock: %w", err)
-		}
-		// The session, and the lock with it, is gone.
-		_ = l.conn.Conn().Close(context.Background())
-		l.conn.Release()
-		l.conn = nil
-	}
-	conn, ok, err := l.s.tryLockConn(ctx)
-	if err != nil {
-		return fmt.Errorf("store: the run lock's connection was lost and the lock could not be taken again: %w", err)
-	}
-	if !ok {
+	if l.conn == nil {
 		return ErrRunLockLost
 	}
-	l.conn = conn
-	return nil
+	_, err := l.conn.Exec(ctx, `SELECT 1`)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("store: checking the run lock: %w", context.Cause(ctx))
+	case !Transient(err):
+		return fmt.Errorf("store: checking the run lock: %w", err)
+	}
+	// The session, and the lock with it, is gone.
+	_ = l.conn.Conn().Close(context.Background())
+	l.conn.Release()
+	l.conn = nil
+	return fmt.Errorf("%w (its database session ended: %v)", ErrRunLockLost, err)
 }
 
 // Unlock releases the lock (if this session still holds it).
