@@ -93,7 +93,7 @@ func (g *GitHub) validateApp(bad func(v, msg string)) {
 }
 
 // errNotRSAPEM never quotes what it was given, which may be most of a key.
-var errNotRSAPEM = errors.New("not an RSA private key in PEM form; accepted: the .pem GitHub generates for an App (-----BEGIN RSA PRIVATE KEY-----), or PKCS #8 (-----BEGIN PRIVATE KEY-----)")
+var errNotRSAPEM = errors.New(`not an RSA private key in PEM form; accepted: the .pem GitHub generates for an App (a PEM block of type "RSA PRIVATE KEY"), or PKCS #8 (type "PRIVATE KEY")`)
 
 // ParsePrivateKey parses a GitHub App's private key: PEM, PKCS #1 as GitHub
 // generates it, or PKCS #8 holding an RSA key. Text around the PEM block is
