@@ -4,20 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/retentiond/retentiond/internal/artifact"
 )
 
-// policyColumns are the artifact columns that evaluating the policy and
-// recording a keep decision read: artifactColumns without the URLs, node id
-// and digest, which are most of a row's bytes. The janitor reads the whole
-// row back from artifacts when it reaches a delete decision.
-const policyColumns = `id, repository, name, size_in_bytes, expired, created_at, expires_at, updated_at,
+// policyColumns are artifactColumns in their order, with the URLs, node id
+// and digest (most of a row's bytes) left empty: evaluating the policy and
+// recording a keep decision read none of them, and the janitor reads the
+// whole row back from artifacts when it reaches a delete decision.
+const policyColumns = `id, repository, '', name, size_in_bytes, '', '', expired,
+	created_at, expires_at, updated_at, NULL::text,
 	workflow_run_id, repository_id, head_repository_id, branch, head_sha`
 
 // PolicyArtifacts returns every artifact of repo that is not gone, newest
@@ -33,17 +34,8 @@ func (s *Store) PolicyArtifacts(ctx context.Context, repo artifact.Repository) (
 			return err
 		}
 		arts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (artifact.Artifact, error) {
-			var (
-				a                                             artifact.Artifact
-				createdAt, expiresAt, updatedAt               pgtype.Timestamptz
-				branch, headSHA                               pgtype.Text
-				workflowRunID, repositoryID, headRepositoryID pgtype.Int8
-			)
-			err := row.Scan(&a.ID, &a.Repository, &a.Name, &a.SizeInBytes, &a.Expired, &createdAt, &expiresAt, &updatedAt,
-				&workflowRunID, &repositoryID, &headRepositoryID, &branch, &headSHA)
-			a.CreatedAt, a.ExpiresAt, a.UpdatedAt = timeOf(createdAt), timeOf(expiresAt), timeOf(updatedAt)
-			a.Branch, a.HeadSHA = branch.String, headSHA.String
-			a.WorkflowRunID, a.RepositoryID, a.HeadRepositoryID = workflowRunID.Int64, repositoryID.Int64, headRepositoryID.Int64
+			var a artifact.Artifact
+			err := scanArtifact(row, &a)
 			return a, err
 		})
 		return err
@@ -266,23 +258,9 @@ func (s *Store) DiscardPlans(ctx context.Context) (int, error) {
 
 // prefixed qualifies each column of a comma-separated list with prefix.
 func prefixed(prefix, columns string) string {
-	var out []byte
-	start := true
-	for i := 0; i < len(columns); i++ {
-		c := columns[i]
-		switch {
-		case c == ',':
-			start = true
-			out = append(out, c)
-		case c == ' ' || c == '\n' || c == '\t':
-			out = append(out, c)
-		default:
-			if start {
-				out = append(out, prefix...)
-				start = false
-			}
-			out = append(out, c)
-		}
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = prefix + strings.TrimSpace(c)
 	}
-	return string(out)
+	return strings.Join(cols, ", ")
 }
